@@ -19,6 +19,7 @@
 
 #include "imsg.h"
 #include "relayd_imsg.h"
+#include "sandbox.h"
 
 struct proc;
 
@@ -49,8 +50,14 @@ struct proc {
 	const struct proc_dispatch *dispatch;	/* terminated by cb NULL */
 	struct imsgev		*iev[PROC_MAX][PROC_MAX_INSTANCES];
 	int			 ninst[PROC_MAX];	/* instances per peer */
-	/* called once when the parent says IMSG_PROC_READY */
+	/*
+	 * Called once when the parent says IMSG_PROC_READY, still as root
+	 * and before chroot: take what is needed (it may change
+	 * cfgproc.chroot).  The framework then calls sandbox_privdrop() and
+	 * sandbox_enter(), then started().
+	 */
 	void			(*ready)(struct proc *);
+	void			(*started)(struct proc *);
 	/* fills the detail of an IMSG_PROC_STATUS answer; may be NULL */
 	void			(*status)(struct proc *, struct proc_status *);
 	/* called before exit on shutdown or EOF; may be NULL */
@@ -59,6 +66,7 @@ struct proc {
 	struct event		 ev_sigint;
 	struct event		 ev_sighup;
 	struct event		 ev_sigpipe;
+	struct cfg_proc		 cfgproc;	/* user, chroot, debug */
 	struct sandbox_state	 sandbox;	/* what sandbox_enter did */
 	int			 exiting;
 };
