@@ -10,6 +10,66 @@
  * processes it talks to; a message whose type no callback claims is fatal,
  * and EOF on any channel shuts the process down.
  */
+/*
+ * HOW TO WRITE A CHILD PROCESS
+ *
+ * Every child is fork+exec'd by the parent (relayd, root) with its parent
+ * pipe on fd 3 (PROC_PARENT_FD). libevent processes (frontend, peer
+ * engine, routed, ledgerd) use common/proc.c:
+ *
+ * main(): parse `-d` (foreground/stderr), `-v` (more verbose), then
+ * `log_init(debug, LOG_DAEMON)`, fill a `struct proc` (dispatch table `{ {
+ * PROC_PARENT, my_dispatch_parent }, { PROC_KEYD, my_dispatch_keyd }, ...,
+ * { 0, NULL } }`, and the `ready`, `started`, `status`, `shutdown` hooks),
+ * call `proc_child_init(&p, PROC_X, instance, "title")` (creates the event
+ * base p.evbase, the parent channel with fd passing allowed, signal
+ * handling) and `proc_run(&p)`.
+ *
+ * The framework handles these generic messages itself: IMSG_PROC_FD (from
+ * the parent, carries an fd and struct proc_fd {peer, instance}: creates
+ * the channel to that process; afterwards `proc_iev(&p, PROC_KEYD, 0)`
+ * returns it and `proc_compose(&p, PROC_KEYD, 0, type, peerid, fd, data,
+ * len)` sends on it; instance -1 = all instances), IMSG_CFG_PROC
+ * (user/chroot/debug/verbose into p.cfgproc), IMSG_PROC_READY (calls
+ * p.ready(p) as root, then sandbox_privdrop(p.cfgproc.chroot,
+ * p.cfgproc.user) and sandbox_enter(id), then p.started(p)),
+ * IMSG_CTL_VERBOSE, IMSG_PROC_STATUS_REQ (from any channel: answers
+ * IMSG_PROC_STATUS with pid, uid, chroot, seccomp/no_new_privs/landlock
+ * state, then p.status(p, &st) fills `healthy` and `detail`),
+ * IMSG_PROC_SHUTDOWN. Any other message goes to the dispatch callback for
+ * the channel's peer; a callback returns 0 when handled and -1 for an
+ * unknown type, which is fatal (fatalx). EOF on any channel ends the
+ * process (the parent then stops the whole daemon). Use
+ * `imsg_get_data(imsg, &s, sizeof(s))` for every fixed-size payload (exact
+ * size) and fatalx on mismatch from a trusted peer; NUL-terminate all
+ * strings received.
+ *
+ * Config comes from the parent as a stream: IMSG_CFG_GLOBAL (struct
+ * cfg_global), ... , IMSG_CFG_DONE; the process applies it atomically at
+ * IMSG_CFG_DONE and answers IMSG_CFG_ACK to the parent. The same stream
+ * repeats on SIGHUP reload (the parent only sends it when the new config
+ * parsed cleanly). The relay identity (relay id, public key hex, did)
+ * arrives as IMSG_CFG_IDENTITY once keyd has loaded the key and ledgerd
+ * has the relay id from PostgreSQL.
+ *
+ * Start-up order the parent uses: spawn all children; hand out channel fds
+ * (IMSG_PROC_FD); send IMSG_CFG_PROC, the config stream, process-specific
+ * fds (IMSG_CFG_LISTEN + socket to frontends, IMSG_CFG_KEY + key fd to
+ * keyd, IMSG_CFG_DATABASE to ledgerd, IMSG_CFG_CONTROL + socket to the
+ * peer engine), IMSG_CFG_DONE, then IMSG_PROC_READY. keyd answers
+ * IMSG_KEY_PUBKEY; ledgerd answers IMSG_LDG_IDENTITY; the parent then
+ * sends IMSG_CFG_IDENTITY to every child.
+ *
+ * Channels (DESIGN.md §1 imsg topology): parent↔all; frontend(×N)→keyd;
+ * frontend↔peer, routed, ledgerd; peer→keyd; peer↔routed, ledgerd;
+ * ledgerd→keyd; routed↔ledgerd.
+ *
+ * Wire structs and types are in common/relayd_imsg.h (lead-owned). If you
+ * need new imsg types or structs, add them to common/relayd_imsg.h in ONE
+ * small edit (append inside the right group, before IMSG_TYPE_MAX), commit
+ * it right away with only that file, and mention it in your report; never
+ * renumber or remove existing ones.
+ */
 #ifndef RELAYD_PROC_H
 #define RELAYD_PROC_H
 
