@@ -55,6 +55,10 @@ struct relayd_config {
 	char			 architect[DID_MAX * 2];	/* "" = none */
 };
 
+/* parse_config() flags */
+#define CONF_NOFILECHECK	0x01	/* skip file existence/secrecy checks */
+#define CONF_WARNUNUSED		0x02	/* warn about unused macros (-vv) */
+
 /* relayd/parse.y */
 struct relayd_config *parse_config(const char *, int);	/* NULL on error */
 int	 cmdline_symset(char *);
@@ -62,5 +66,10 @@ int	 cmdline_symset(char *);
 struct relayd_config *config_new_default(void);
 void	 config_free(struct relayd_config *);
 void	 config_print(FILE *, const struct relayd_config *);
+/* the units config_print() uses: largest exact unit, minimal decimals */
+const char *config_fmt_duration(uint64_t, char *, size_t);	/* ms */
+const char *config_fmt_size(uint64_t, char *, size_t);		/* bytes */
+const char *config_fmt_percent(uint32_t, char *, size_t);	/* ppm */
+const char *config_fmt_weight(uint32_t, char *, size_t);	/* ppm */
 
 #endif /* RELAYD_CONF_H */
