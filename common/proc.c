@@ -318,6 +318,9 @@ proc_dispatch(int fd, short event, void *arg)
 			    proc_name(iev->peer), iev->instance);
 		if (n == 0) {
 			/* the other end is gone: the whole daemon stops */
+			if (p->id == PROC_PARENT)
+				log_warnx("lost child %s[%d]",
+				    proc_name(iev->peer), iev->instance);
 			log_debug("%s: EOF from %s[%d]", __func__,
 			    proc_name(iev->peer), iev->instance);
 			proc_shutdown(p, iev->peer == PROC_PARENT ? 0 : 1);

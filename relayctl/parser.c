@@ -1,0 +1,166 @@
+/*
+ * relayctl(8) command-line parser: each word is matched against a table
+ * of tokens; a unique prefix of a keyword is enough ("sh st").
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+enum token_type {
+	ENDTOKEN,
+	NOTOKEN,
+	KEYWORD,
+	FILENAME
+};
+
+struct token {
+	enum token_type		 type;
+	const char		*keyword;
+	int			 value;
+	const struct token	*next;
+};
+
+static const struct token t_main[];
+static const struct token t_show[];
+static const struct token t_log[];
+static const struct token t_verify[];
+static const struct token t_file[];
+
+static const struct token t_end[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_main[] = {
+	{ KEYWORD,	"log",		NONE,		t_log },
+	{ KEYWORD,	"reload",	RELOAD,		t_end },
+	{ KEYWORD,	"show",		NONE,		t_show },
+	{ KEYWORD,	"verify",	NONE,		t_verify },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_show[] = {
+	{ KEYWORD,	"key",		SHOW_KEY,	t_end },
+	{ KEYWORD,	"status",	SHOW_STATUS,	t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_log[] = {
+	{ KEYWORD,	"brief",	LOG_BRIEF,	t_end },
+	{ KEYWORD,	"verbose",	LOG_VERBOSE,	t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_verify[] = {
+	{ KEYWORD,	"audit",	VERIFY_AUDIT,	t_file },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_file[] = {
+	{ FILENAME,	"",		NONE,		t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static struct parse_result	res;
+
+static const struct token *match_token(const char *, const struct token *);
+static void	show_valid_args(const struct token *);
+
+struct parse_result *
+parse(int argc, char *argv[])
+{
+	const struct token	*table = t_main;
+	const struct token	*match;
+
+	memset(&res, 0, sizeof(res));
+	while (argc >= 0) {
+		if ((match = match_token(argc > 0 ? argv[0] : NULL,
+		    table)) == NULL) {
+			fprintf(stderr, "valid commands/args:\n");
+			show_valid_args(table);
+			return (NULL);
+		}
+		argc--;
+		argv++;
+		if (match->type == NOTOKEN || match->next == NULL)
+			break;
+		table = match->next;
+	}
+	if (argc > 0) {
+		fprintf(stderr, "superfluous argument: %s\n", argv[0]);
+		return (NULL);
+	}
+	return (&res);
+}
+
+static const struct token *
+match_token(const char *word, const struct token *table)
+{
+	const struct token	*t = NULL;
+	size_t			 i, match = 0;
+
+	for (i = 0; table[i].type != ENDTOKEN; i++) {
+		switch (table[i].type) {
+		case NOTOKEN:
+			if (word == NULL || strlen(word) == 0) {
+				match++;
+				t = &table[i];
+			}
+			break;
+		case KEYWORD:
+			if (word != NULL && strncmp(word, table[i].keyword,
+			    strlen(word)) == 0) {
+				match++;
+				t = &table[i];
+				if (t->value)
+					res.action = t->value;
+			}
+			break;
+		case FILENAME:
+			if (word != NULL && *word != '\0') {
+				res.path = word;
+				match++;
+				t = &table[i];
+			}
+			break;
+		case ENDTOKEN:
+			break;
+		}
+	}
+	if (match != 1) {
+		if (word == NULL)
+			fprintf(stderr, "missing argument:\n");
+		else if (match > 1)
+			fprintf(stderr, "ambiguous argument: %s\n", word);
+		else
+			fprintf(stderr, "unknown argument: %s\n", word);
+		return (NULL);
+	}
+	return (t);
+}
+
+static void
+show_valid_args(const struct token *table)
+{
+	int	i;
+
+	for (i = 0; table[i].type != ENDTOKEN; i++) {
+		switch (table[i].type) {
+		case NOTOKEN:
+			fprintf(stderr, "  <cr>\n");
+			break;
+		case KEYWORD:
+			fprintf(stderr, "  %s\n", table[i].keyword);
+			break;
+		case FILENAME:
+			fprintf(stderr, "  <filename>\n");
+			break;
+		case ENDTOKEN:
+			break;
+		}
+	}
+}

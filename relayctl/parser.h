@@ -1,0 +1,26 @@
+/*
+ * relayctl(8) command-line grammar: token tables with unique-prefix
+ * matching, in the style of bgpctl.
+ */
+#ifndef RELAYCTL_PARSER_H
+#define RELAYCTL_PARSER_H
+
+enum actions {
+	NONE,
+	SHOW_STATUS,
+	SHOW_KEY,
+	RELOAD,
+	LOG_VERBOSE,
+	LOG_BRIEF,
+	VERIFY_AUDIT
+};
+
+struct parse_result {
+	enum actions	 action;
+	const char	*path;
+};
+
+/* NULL after printing a usage message for the failed word */
+struct parse_result	*parse(int, char *[]);
+
+#endif /* RELAYCTL_PARSER_H */
