@@ -58,6 +58,13 @@ struct imsgbuf {
 	pid_t			 pid;
 	uint32_t		 maxsize;	/* total (header included) */
 	int			 fdpass;
+	/* private to imsg.c */
+	size_t			 rpos;		/* first message not handed out */
+	size_t			 rnext;		/* next header not yet checked */
+	int			 rfd_pending;	/* fd whose header is not in */
+	size_t			 rfd_pos;	/* bytes it came with: start */
+	size_t			 rfd_end;	/* and end */
+	struct imsg_fd		*rfd_tent;	/* its message, tentatively */
 };
 
 struct imsg {
