@@ -59,8 +59,8 @@ struct imsgbuf {
 	uint32_t		 maxsize;	/* total (header included) */
 	int			 fdpass;
 	/* private to imsg.c */
-	size_t			 rpos;		/* first message not handed out */
-	size_t			 rnext;		/* next header not yet checked */
+	size_t			 rpos;		/* first message not taken */
+	size_t			 rnext;		/* next header unchecked */
 	int			 rfd_pending;	/* fd whose header is not in */
 	size_t			 rfd_pos;	/* bytes it came with: start */
 	size_t			 rfd_end;	/* and end */
