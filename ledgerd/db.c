@@ -108,7 +108,7 @@ struct db {
 	unsigned int		 npending;
 	unsigned int		 ninflight;
 	unsigned int		 depth;		/* pipeline depth wanted */
-	int			 pipeline;	/* connection in pipeline mode */
+	int			 pipeline;	/* in pipeline mode now */
 	unsigned int		 backoff_min;
 	unsigned int		 backoff_max;
 	unsigned int		 backoff_cur;	/* nominal next delay */
@@ -1001,8 +1001,9 @@ boot_cb(struct db *d, const struct db_reply *r, void *arg)
 			d->boot_inserted = 1;
 			d->boot = BOOT_IDENT_INSERT;
 			params[0] = newid;
-			db_submit(d, DB_Q_INTERNAL, "INSERT INTO relay_identity "
-			    "(relay_id) VALUES ($1) ON CONFLICT DO NOTHING",
+			db_submit(d, DB_Q_INTERNAL, "INSERT INTO "
+			    "relay_identity (relay_id) VALUES ($1) "
+			    "ON CONFLICT DO NOTHING",
 			    1, params, boot_cb, NULL);
 			break;
 		}

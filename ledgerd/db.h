@@ -75,7 +75,7 @@ struct db_stats {
 	uint64_t	 lost;		/* sessions or attempts that failed */
 	uint64_t	 queries;	/* caller queries accepted */
 	uint64_t	 refused;	/* caller queries refused (not up) */
-	uint64_t	 failed;	/* answered DB_ERROR or DB_UNAVAILABLE */
+	uint64_t	 failed;	/* answered with an error */
 	uint32_t	 max_inflight;	/* largest pipeline seen */
 };
 

@@ -175,7 +175,8 @@ port = $sockport
 EOF
 		as_owner "$BINDIR/pg_ctl" -D "$PGDATA_DIR" -l "$LOG" -W \
 		    start >/dev/null ||
-		    { tail -n 20 "$LOG" >&2 2>/dev/null; die "pg_ctl start failed"; }
+		    { tail -n 20 "$LOG" >&2 2>/dev/null
+		      die "pg_ctl start failed"; }
 	fi
 
 	# Poll until the server accepts connections, with a deadline.

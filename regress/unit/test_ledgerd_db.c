@@ -28,14 +28,8 @@
 #include "db.h"
 #include "encoding.h"
 #include "log.h"
+#include "pgtest.h"
 #include "schema.h"
-
-static char	 pg_dir[PATH_MAX];
-static char	 pg_host[PATH_MAX];
-static char	 pg_port[16];
-static char	 pg_user[64];
-static int	 pg_started;
-static pid_t	 main_pid;	/* Check forks: only main stops the cluster */
 
 /* What the hooks and callbacks saw. */
 struct tstate {
@@ -55,130 +49,6 @@ struct treply {
 	int		*order;		/* completion order log */
 	int		 seq;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/*
- * Cluster control through regress/pg.sh.
- */
-
-static int
-pg_sh(const char *cmd, int parse)
-{
-	char	 line[PATH_MAX + 64], *v, *e;
-	FILE	*f;
-	int	 st;
-
-	snprintf(line, sizeof(line), "'%s' %s '%s'", PG_SH, cmd, pg_dir);
-	if ((f = popen(line, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (!parse)
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if ((v = strchr(line, '=')) == NULL)
-			continue;
-		*v++ = '\0';
-		if (*v == '\'')
-			v++;
-		if ((e = strrchr(v, '\'')) != NULL)
-			*e = '\0';
-		if (strcmp(line, "PGHOST") == 0)
-			strlcpy(pg_host, v, sizeof(pg_host));
-		else if (strcmp(line, "PGPORT") == 0)
-			strlcpy(pg_port, v, sizeof(pg_port));
-		else if (strcmp(line, "PGUSER") == 0)
-			strlcpy(pg_user, v, sizeof(pg_user));
-	}
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return (-1);
-	return (0);
-}
-
-static void
-conninfo(char *buf, size_t len, const char *dbname)
-{
-	snprintf(buf, len, "host=%s port=%s dbname=%s user=%s", pg_host,
-	    pg_port, dbname, pg_user);
-}
-
-static void
-quiet(void *arg, const char *msg)
-{
-}
-
-/* Blocking libpq, for checking from outside: first cell or NULL. */
-static char *
-sql1(const char *dbname, const char *query, char *errbuf, size_t errlen)
-{
-	char		 ci[PATH_MAX + 128];
-	PGconn		*c;
-	PGresult	*r;
-	char		*out = NULL;
-
-	conninfo(ci, sizeof(ci), dbname);
-	c = PQconnectdb(ci);
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect %s: %s", dbname,
-	    PQerrorMessage(c));
-	PQsetNoticeProcessor(c, quiet, NULL);
-	r = PQexec(c, query);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-		if (PQntuples(r) > 0 && PQnfields(r) > 0)
-			out = strdup(PQgetvalue(r, 0, 0));
-		else
-			out = strdup("");
-	} else if (PQresultStatus(r) == PGRES_COMMAND_OK)
-		out = strdup("");
-	if (errbuf != NULL)
-		snprintf(errbuf, errlen, "%s", out != NULL ? "" :
-		    PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-	return (out);
-}
-
-static void
-sql_ok(const char *dbname, const char *query)
-{
-	char	 err[512], *v;
-
-	v = sql1(dbname, query, err, sizeof(err));
-	ck_assert_msg(v != NULL, "%s: %s", query, err);
-	free(v);
-}
-
-static long long
-sql_num(const char *dbname, const char *query)
-{
-	char		 err[512], *v;
-	long long	 n;
-
-	v = sql1(dbname, query, err, sizeof(err));
-	ck_assert_msg(v != NULL, "%s: %s", query, err);
-	n = strtoll(v, NULL, 10);
-	free(v);
-	return (n);
-}
-
-static void
-fresh_db(const char *name)
-{
-	char	 q[256];
-
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-	    name);
-	sql_ok("postgres", q);
-	snprintf(q, sizeof(q), "CREATE DATABASE %s", name);
-	sql_ok("postgres", q);
-}
 
 /*
  * Driving db.c.
@@ -212,7 +82,7 @@ open_db(struct event_base *base, const char *dbname, struct tstate *t)
 	h.up = hook_up;
 	h.down = hook_down;
 	h.arg = t;
-	conninfo(ci, sizeof(ci), dbname);
+	pgtest_conninfo(ci, sizeof(ci), dbname);
 	return (db_new(base, ci, &h));
 }
 
@@ -220,11 +90,11 @@ open_db(struct event_base *base, const char *dbname, struct tstate *t)
 static int
 run_until(struct event_base *base, const int *flag, int want, int timeout)
 {
-	int64_t		 end = mono_ms() + timeout;
+	int64_t		 end = pgtest_mono_ms() + timeout;
 	struct timeval	 tv = { 0, 20 * 1000 };
 
 	while (*flag < want) {
-		if (mono_ms() >= end)
+		if (pgtest_mono_ms() >= end)
 			return (0);
 		event_base_loopexit(base, &tv);
 		event_base_dispatch(base);
@@ -393,7 +263,7 @@ START_TEST(test_migrations_once)
 	char			 applied[64], *v, buf[256];
 	int			 n, latest = db_schema_latest();
 
-	fresh_db("t_migrate");
+	pgtest_fresh_db("t_migrate");
 	for (n = 0; db_migrations[n].sql != NULL; n++)
 		;
 	ck_assert_int_ge(n, 1);
@@ -415,9 +285,9 @@ START_TEST(test_migrations_once)
 	snprintf(applied, sizeof(applied), "postgresql connected, schema %d",
 	    latest);
 	ck_assert_str_eq(buf, applied);
-	ck_assert_int_eq(sql_num("t_migrate",
+	ck_assert_int_eq(pgtest_sql_num("t_migrate",
 	    "SELECT count(*) FROM schema_migrations"), n);
-	v = sql1("t_migrate", "SELECT applied_at FROM schema_migrations "
+	v = pgtest_sql1("t_migrate", "SELECT applied_at FROM schema_migrations "
 	    "WHERE version = 1", NULL, 0);
 	ck_assert(v != NULL && *v != '\0');
 	strlcpy(applied, v, sizeof(applied));
@@ -439,9 +309,9 @@ START_TEST(test_migrations_once)
 	db_start(d);
 	ck_assert(run_until(base, &t.up, 1, 20000));
 	ck_assert_int_eq(db_schema_version(d), latest);
-	ck_assert_int_eq(sql_num("t_migrate",
+	ck_assert_int_eq(pgtest_sql_num("t_migrate",
 	    "SELECT count(*) FROM schema_migrations"), n);
-	v = sql1("t_migrate", "SELECT applied_at FROM schema_migrations "
+	v = pgtest_sql1("t_migrate", "SELECT applied_at FROM schema_migrations "
 	    "WHERE version = 1", NULL, 0);
 	ck_assert(v != NULL);
 	ck_assert_str_eq(v, applied);
@@ -459,7 +329,7 @@ START_TEST(test_identity_stable)
 	char			 id[RELAY_ID_MAX], err[256], *v;
 	int64_t			 created;
 
-	fresh_db("t_ident");
+	pgtest_fresh_db("t_ident");
 	base = event_base_new();
 	memset(&t, 0, sizeof(t));
 	d = open_db(base, "t_ident", &t);
@@ -483,16 +353,16 @@ START_TEST(test_identity_stable)
 	ck_assert_str_eq(db_relay_id(d), id);
 	ck_assert_int_eq(db_relay_created(d), created);
 	db_free(d);
-	ck_assert_int_eq(sql_num("t_ident",
+	ck_assert_int_eq(pgtest_sql_num("t_ident",
 	    "SELECT count(*) FROM relay_identity"), 1);
-	v = sql1("t_ident", "SELECT relay_id FROM relay_identity", NULL, 0);
+	v = pgtest_sql1("t_ident", "SELECT relay_id FROM relay_identity", NULL, 0);
 	ck_assert_str_eq(v, id);
 	free(v);
 	/* the table holds one row, whatever anyone tries */
-	v = sql1("t_ident", "INSERT INTO relay_identity (relay_id) "
+	v = pgtest_sql1("t_ident", "INSERT INTO relay_identity (relay_id) "
 	    "VALUES ('relay-other')", err, sizeof(err));
 	ck_assert_msg(v == NULL, "second identity row accepted");
-	v = sql1("t_ident", "INSERT INTO relay_identity (singleton, "
+	v = pgtest_sql1("t_ident", "INSERT INTO relay_identity (singleton, "
 	    "relay_id) VALUES (false, 'relay-other')", err, sizeof(err));
 	ck_assert_msg(v == NULL, "second identity row accepted");
 	ck_assert_msg(strstr(err, "relay_identity_singleton") != NULL, "%s",
@@ -509,7 +379,7 @@ START_TEST(test_concurrent_start)
 	struct tstate		 t[4];
 	int			 i, n, ups;
 
-	fresh_db("t_race");
+	pgtest_fresh_db("t_race");
 	for (n = 0; db_migrations[n].sql != NULL; n++)
 		;
 	base = event_base_new();
@@ -529,9 +399,9 @@ START_TEST(test_concurrent_start)
 		ck_assert_int_eq(db_schema_version(d[i]),
 		    db_schema_latest());
 	}
-	ck_assert_int_eq(sql_num("t_race",
+	ck_assert_int_eq(pgtest_sql_num("t_race",
 	    "SELECT count(*) FROM schema_migrations"), n);
-	ck_assert_int_eq(sql_num("t_race",
+	ck_assert_int_eq(pgtest_sql_num("t_race",
 	    "SELECT count(*) FROM relay_identity"), 1);
 	for (i = 0; i < 4; i++)
 		db_free(d[i]);
@@ -547,7 +417,7 @@ START_TEST(test_newer_schema)
 	struct tstate		 t;
 	char			 q[256];
 
-	fresh_db("t_newer");
+	pgtest_fresh_db("t_newer");
 	base = event_base_new();
 	memset(&t, 0, sizeof(t));
 	d = open_db(base, "t_newer", &t);
@@ -556,7 +426,7 @@ START_TEST(test_newer_schema)
 	db_free(d);
 	snprintf(q, sizeof(q), "INSERT INTO schema_migrations (version, "
 	    "name) VALUES (%d, 'from-the-future')", db_schema_latest() + 1);
-	sql_ok("t_newer", q);
+	pgtest_sql_ok("t_newer", q);
 
 	memset(&t, 0, sizeof(t));
 	d = open_db(base, "t_newer", &t);
@@ -585,7 +455,7 @@ START_TEST(test_ledger_balance)
 	char			 accts[80], amts[64];
 	int			 i;
 
-	fresh_db("t_ledger");
+	pgtest_fresh_db("t_ledger");
 	base = event_base_new();
 	memset(&t, 0, sizeof(t));
 	d = open_db(base, "t_ledger", &t);
@@ -794,9 +664,9 @@ START_TEST(test_unreachable)
 
 	/* refused at once, callback never called */
 	memset(&r, 0, sizeof(r));
-	t0 = mono_ms();
+	t0 = pgtest_mono_ms();
 	ck_assert_int_eq(db_query(d, "SELECT 1", 0, NULL, reply_cb, &r), -1);
-	ck_assert_int_lt(mono_ms() - t0, 50);
+	ck_assert_int_lt(pgtest_mono_ms() - t0, 50);
 	run_for(base, 1500);
 	ck_assert_int_eq(r.done, 0);
 	/* 100, 200, 400, 800 ms nominal, halved at worst: 4 to 7 tries */
@@ -821,7 +691,7 @@ START_TEST(test_server_restart)
 	char			 id[RELAY_ID_MAX], buf[256];
 	int64_t			 t0, back;
 
-	fresh_db("t_restart");
+	pgtest_fresh_db("t_restart");
 	base = event_base_new();
 	memset(&t, 0, sizeof(t));
 	d = open_db(base, "t_restart", &t);
@@ -836,7 +706,7 @@ START_TEST(test_server_restart)
 	    reply_cb, &slow), 0);
 	run_for(base, 200);
 	ck_assert_int_eq(slow.done, 0);
-	ck_assert_msg(pg_sh("kill", 0) == 0, "pg.sh kill failed");
+	ck_assert_msg(pgtest_sh("kill") == 0, "pg.sh kill failed");
 	ck_assert_msg(run_until(base, &t.down, 1, 10000), "loss unnoticed");
 	ck_assert(slow.done);
 	ck_assert_int_eq(slow.status, DB_UNAVAILABLE);
@@ -846,9 +716,9 @@ START_TEST(test_server_restart)
 
 	/* while down: immediate refusal, status says why and when */
 	memset(&r, 0, sizeof(r));
-	t0 = mono_ms();
+	t0 = pgtest_mono_ms();
 	ck_assert_int_eq(db_query(d, "SELECT 1", 0, NULL, reply_cb, &r), -1);
-	ck_assert_int_lt(mono_ms() - t0, 50);
+	ck_assert_int_lt(pgtest_mono_ms() - t0, 50);
 	db_describe(d, buf, sizeof(buf));
 	ck_assert_msg(strncmp(buf, "postgresql unavailable: ", 24) == 0,
 	    "%s", buf);
@@ -857,11 +727,11 @@ START_TEST(test_server_restart)
 	ck_assert_int_ge(t.down, 2);	/* failed attempts while down */
 
 	/* back: reconnected within the backoff cap */
-	ck_assert_msg(pg_sh("start", 0) == 0, "pg.sh start failed");
-	back = mono_ms();
+	ck_assert_msg(pgtest_sh("start") == 0, "pg.sh start failed");
+	back = pgtest_mono_ms();
 	ck_assert_msg(run_until(base, &t.up, 2, 15000), "no reconnection");
-	ck_assert_msg(mono_ms() - back <= 5500, "reconnected after %lld ms",
-	    (long long)(mono_ms() - back));
+	ck_assert_msg(pgtest_mono_ms() - back <= 5500, "reconnected after %lld ms",
+	    (long long)(pgtest_mono_ms() - back));
 	ck_assert(db_up(d));
 	ck_assert_str_eq(db_relay_id(d), id);
 	ck_assert_int_eq(db_get_stats(d)->sessions, 2);
@@ -899,33 +769,6 @@ ledgerd_db_suite(void)
 	return (s);
 }
 
-static void
-cleanup(void)
-{
-	char	 cmd[PATH_MAX + 32];
-
-	if (!pg_started || getpid() != main_pid)
-		return;
-	pg_started = 0;
-	if (pg_sh("stop", 0) == -1)
-		fprintf(stderr, "test_ledgerd_db: pg.sh stop %s failed\n",
-		    pg_dir);
-	if (getenv("KEEP_PG") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pg_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "test_ledgerd_db: cannot remove %s\n",
-			    pg_dir);
-	}
-}
-
-static void
-on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 int
 main(void)
 {
@@ -934,29 +777,11 @@ main(void)
 
 	log_init(1, 0);
 	log_setverbose(getenv("TEST_VERBOSE") != NULL);
-	strlcpy(pg_dir, "/tmp/relayd-ledgerd-XXXXXX", sizeof(pg_dir));
-	if (mkdtemp(pg_dir) == NULL) {
-		perror("mkdtemp");
+	if (pgtest_start("test_ledgerd_db") == -1)
 		return (1);
-	}
-	main_pid = getpid();
-	pg_started = 1;
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	if (pg_sh("start", 1) == -1 || pg_host[0] == '\0' ||
-	    pg_port[0] == '\0' || pg_user[0] == '\0') {
-		fprintf(stderr, "test_ledgerd_db: FAIL: cannot start a "
-		    "private PostgreSQL cluster with %s (PostgreSQL server "
-		    "binaries are required)\n", PG_SH);
-		return (1);
-	}
-
 	sr = srunner_create(ledgerd_db_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	cleanup();
 	return (failed == 0 ? 0 : 1);
 }
