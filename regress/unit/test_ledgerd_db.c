@@ -355,7 +355,8 @@ START_TEST(test_identity_stable)
 	db_free(d);
 	ck_assert_int_eq(pgtest_sql_num("t_ident",
 	    "SELECT count(*) FROM relay_identity"), 1);
-	v = pgtest_sql1("t_ident", "SELECT relay_id FROM relay_identity", NULL, 0);
+	v = pgtest_sql1("t_ident", "SELECT relay_id FROM relay_identity",
+	    NULL, 0);
 	ck_assert_str_eq(v, id);
 	free(v);
 	/* the table holds one row, whatever anyone tries */
@@ -494,6 +495,18 @@ START_TEST(test_ledger_balance)
 	ck_assert_int_eq(query(base, d, &r, entry, 4, p), DB_ERROR);
 	p[3] = "{7}";
 	ck_assert_int_eq(query(base, d, &r, entry, 4, p), DB_ERROR);
+	ck_assert_str_eq(r.sqlstate, "23514");
+
+	/* an entry without postings */
+	ck_assert_int_eq(query(base, d, &r, "INSERT INTO journal_entries "
+	    "(memo) VALUES ('empty')", 0, NULL), DB_ERROR);
+	ck_assert_str_eq(r.sqlstate, "23514");
+
+	/* a posting added later to a balanced entry */
+	p[0] = a1;
+	ck_assert_int_eq(query(base, d, &r, "INSERT INTO postings (entry_id, "
+	    "account_id, amount) SELECT min(id), $1, 5 FROM journal_entries",
+	    1, p), DB_ERROR);
 	ck_assert_str_eq(r.sqlstate, "23514");
 
 	/* the same idempotency key twice: one entry */
@@ -730,8 +743,8 @@ START_TEST(test_server_restart)
 	ck_assert_msg(pgtest_sh("start") == 0, "pg.sh start failed");
 	back = pgtest_mono_ms();
 	ck_assert_msg(run_until(base, &t.up, 2, 15000), "no reconnection");
-	ck_assert_msg(pgtest_mono_ms() - back <= 5500, "reconnected after %lld ms",
-	    (long long)(pgtest_mono_ms() - back));
+	ck_assert_msg(pgtest_mono_ms() - back <= 5500,
+	    "reconnected after %lld ms", (long long)(pgtest_mono_ms() - back));
 	ck_assert(db_up(d));
 	ck_assert_str_eq(db_relay_id(d), id);
 	ck_assert_int_eq(db_get_stats(d)->sessions, 2);
