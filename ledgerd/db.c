@@ -1108,18 +1108,21 @@ boot_up(struct db *d)
  *  - Abstract unix socket (host starts with '@'): no file system, so the
  *    configured chroot stays and host is kept.
  *  - TCP host: the configured chroot stays.  A host name is resolved now
- *    (there is no resolver inside the chroot) and passed as hostaddr, with
- *    host kept for authentication and TLS; a later address change needs a
- *    restart.  Several comma-separated hosts are kept as given and must
- *    then be numeric.
+ *    (inside the sandbox there is no resolver, and libpq's own lookup
+ *    would block the event loop) and passed as hostaddr, with host kept
+ *    for authentication and TLS; a later address change needs a restart.
+ *    Several comma-separated hosts are kept as given and must then be
+ *    numeric.  TCP keepalives (30 s idle, 10 s interval, 3 probes) are
+ *    added unless keepalives_idle is given, so an idle connection to a
+ *    vanished server is noticed within about a minute.
  *  - `user=' is added when missing (the unprivileged user from the config,
  *    or the user running ledgerd), because libpq would otherwise ask
  *    getpwuid(), which reads /etc/passwd.  For unix sockets sslmode=disable
  *    and gssencmode=disable are added unless given (encryption is
  *    pointless there), so libpq probes no certificate or credential files.
- *  - Development mode (not root, so no chroot): the string is used as
- *    given, with only the `user', `sslmode' and `gssencmode' additions,
- *    because seccomp still applies.
+ *  - Development mode (not root, so no chroot): the same, except that
+ *    host is not rewritten and the chroot not changed; seccomp still
+ *    applies, hence the same additions.
  */
 static int	 ci_append(char **, size_t *, size_t *, const char *,
 		    const char *);
@@ -1169,7 +1172,7 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 	char			 addr[NI_MAXHOST], who[64];
 	size_t			 len = 0, size = 0;
 	int			 unixsock, have_user = 0, have_ssl = 0;
-	int			 have_gss = 0, abstract, rc;
+	int			 have_gss = 0, have_ka = 0, abstract, rc;
 
 	chrootdir[0] = '\0';
 	if ((opts = PQconninfoParse(conninfo, &perr)) == NULL) {
@@ -1192,6 +1195,8 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 			have_ssl = 1;
 		else if (strcmp(o->keyword, "gssencmode") == 0)
 			have_gss = 1;
+		else if (strcmp(o->keyword, "keepalives_idle") == 0)
+			have_ka = 1;
 	}
 	if (host == NULL && (env = getenv("PGHOST")) != NULL && *env != '\0')
 		host = env;
@@ -1226,7 +1231,7 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 		    chrootdir[strlen(chrootdir) - 1] == '/')
 			chrootdir[strlen(chrootdir) - 1] = '\0';
 	}
-	if (chrooting && !unixsock && !abstract && hostaddr == NULL &&
+	if (!unixsock && !abstract && hostaddr == NULL &&
 	    strchr(host, ',') == NULL) {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
@@ -1275,6 +1280,11 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 		goto oom;
 	if ((unixsock || abstract) && !have_gss &&
 	    ci_append(&out, &len, &size, "gssencmode", "disable") == -1)
+		goto oom;
+	if (!unixsock && !abstract && !have_ka &&
+	    (ci_append(&out, &len, &size, "keepalives_idle", "30") == -1 ||
+	    ci_append(&out, &len, &size, "keepalives_interval", "10") == -1 ||
+	    ci_append(&out, &len, &size, "keepalives_count", "3") == -1))
 		goto oom;
 	if (ai != NULL)
 		freeaddrinfo(ai);

@@ -233,6 +233,20 @@ START_TEST(test_conninfo_prepare)
 	ck_assert(ci_get(ci, "password", v, sizeof(v)));
 	ck_assert_str_eq(v, "a'b\\c");
 	ck_assert(!ci_get(ci, "sslmode", v, sizeof(v)));
+	ck_assert(ci_get(ci, "keepalives_idle", v, sizeof(v)));
+	ck_assert_str_eq(v, "30");
+	free(ci);
+
+	/* development mode resolves too: no DNS on the event loop */
+	ci = db_conninfo_prepare("host=localhost keepalives_idle=5", "me", 0,
+	    chroot, sizeof(chroot), err, sizeof(err));
+	ck_assert_msg(ci != NULL, "%s", err);
+	ck_assert_str_eq(chroot, "");
+	ck_assert(ci_get(ci, "hostaddr", v, sizeof(v)));
+	ck_assert(ci_get(ci, "keepalives_idle", v, sizeof(v)));
+	ck_assert_str_eq(v, "5");
+	ck_assert(ci_get(ci, "user", v, sizeof(v)));
+	ck_assert_str_eq(v, "me");
 	free(ci);
 
 	/* URI form */
