@@ -87,7 +87,7 @@ enum imsg_type {
 	/* frontend statistics, pushed to the peer engine for /metrics */
 	IMSG_FE_STATS,		/* struct fe_stats */
 	IMSG_METRICS_REQ,	/* frontend->peer: struct metrics_req */
-	IMSG_METRICS,		/* peer->frontend: text chunk */
+	IMSG_METRICS,		/* peer->frontend: struct metrics_chunk + text */
 
 	IMSG_TYPE_MAX
 };
@@ -297,18 +297,34 @@ struct ldg_state {
 	char		 detail[128];
 };
 
-/* IMSG_FE_STATS: one frontend's cumulative counters */
+/*
+ * IMSG_FE_STATS: one frontend's cumulative counters.  Requests are
+ * counted per route (relayd/http.h) and status bucket (relayd/metrics.c:
+ * 200 202 400 401 403 404 405 409 413 414 429 500 503, then "other").
+ */
 #define FE_ROUTE_MAX	16
-#define FE_STATUS_MAX	8	/* 200 202 400 403 404 413 429 5xx ... */
+#define FE_STATUS_MAX	16
 struct fe_stats {
 	int32_t		 instance;
 	uint64_t	 requests[FE_ROUTE_MAX][FE_STATUS_MAX];
 	uint64_t	 signatures[KEY_KIND_MAX];
+	uint32_t	 queue[PROC_MAX];	/* imsgs queued to each process */
 };
 
 /* IMSG_METRICS_REQ */
 struct metrics_req {
 	uint32_t	 reqid;
+};
+
+/*
+ * IMSG_METRICS: the Prometheus text in one or more chunks, each this
+ * header followed by up to METRICS_CHUNK_MAX bytes of text; last is 1 on
+ * the final chunk of a reqid.
+ */
+#define METRICS_CHUNK_MAX	(64 * 1024)
+struct metrics_chunk {
+	uint32_t	 reqid;
+	uint32_t	 last;
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */
