@@ -153,15 +153,18 @@ ledgerd_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CFG_DONE:
 		if (imsg_get_len(imsg) != 0)
 			fatalx("bad IMSG_CFG_DONE");
-		if (!env.have_database_new)
-			fatalx("config stream without IMSG_CFG_DATABASE");
+		/* the database is set at start; reloads may repeat it */
+		if (!env.configured && !env.have_database_new)
+			fatalx("first config stream without "
+			    "IMSG_CFG_DATABASE");
 		env.global = env.global_new;
 		if (!env.configured) {
 			env.database = env.database_new;
 			env.have_database = 1;
-		} else if (strcmp(env.database.conninfo,
+		} else if (env.have_database_new &&
+		    (strcmp(env.database.conninfo,
 		    env.database_new.conninfo) != 0 ||
-		    strcmp(env.database.user, env.database_new.user) != 0)
+		    strcmp(env.database.user, env.database_new.user) != 0))
 			log_warnx("the database setting changed; it takes "
 			    "effect when relayd is restarted");
 		explicit_bzero(&env.database_new, sizeof(env.database_new));

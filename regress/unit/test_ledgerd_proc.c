@@ -75,6 +75,7 @@ send_msg(struct child *c, uint32_t type, const void *data, size_t len)
 	ck_assert(imsgbuf_flush(&c->ibuf) == 0);
 }
 
+/* The config stream; dbname NULL leaves IMSG_CFG_DATABASE out. */
 static void
 send_config(struct child *c, const char *dbname)
 {
@@ -84,11 +85,13 @@ send_config(struct child *c, const char *dbname)
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.name, "test", sizeof(g.name));
 	g.fee_ppm = 50000;
-	memset(&db, 0, sizeof(db));
-	pgtest_conninfo(db.conninfo, sizeof(db.conninfo), dbname);
-	strlcpy(db.user, pg_user, sizeof(db.user));
 	send_msg(c, IMSG_CFG_GLOBAL, &g, sizeof(g));
-	send_msg(c, IMSG_CFG_DATABASE, &db, sizeof(db));
+	if (dbname != NULL) {
+		memset(&db, 0, sizeof(db));
+		pgtest_conninfo(db.conninfo, sizeof(db.conninfo), dbname);
+		strlcpy(db.user, pg_user, sizeof(db.user));
+		send_msg(c, IMSG_CFG_DATABASE, &db, sizeof(db));
+	}
 	send_msg(c, IMSG_CFG_DONE, NULL, 0);
 }
 
@@ -278,9 +281,11 @@ START_TEST(test_lifecycle)
 	status(&c);
 	ck_assert_int_eq(c.status.healthy, 1);
 
-	/* a reload is acknowledged; a new database string waits */
-	send_config(&c, "elsewhere");
+	/* reloads are acknowledged; a new database string waits */
+	send_config(&c, NULL);
 	ck_assert(wait_count(&c, &c.acks, 2, 5000));
+	send_config(&c, "elsewhere");
+	ck_assert(wait_count(&c, &c.acks, 3, 5000));
 	status(&c);
 	ck_assert_int_eq(c.status.healthy, 1);
 	ck_assert_int_eq(c.states, 3);
@@ -328,7 +333,7 @@ START_TEST(test_bad_size)
 }
 END_TEST
 
-/* READY without a database setting: refuses to start. */
+/* A first config stream without a database setting is refused. */
 START_TEST(test_no_database)
 {
 	struct child	 c;
@@ -338,6 +343,7 @@ START_TEST(test_no_database)
 	spawn(&c);
 	memset(&cp, 0, sizeof(cp));
 	send_msg(&c, IMSG_CFG_PROC, &cp, sizeof(cp));
+	send_config(&c, NULL);
 	send_msg(&c, IMSG_PROC_READY, NULL, 0);
 	st = reap(&c, 10000);
 	ck_assert(st != -1);
