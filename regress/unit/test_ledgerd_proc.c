@@ -274,7 +274,7 @@ START_TEST(test_lifecycle)
 	ck_assert_msg(pgtest_sh("start") == 0, "pg.sh start failed");
 	back = pgtest_mono_ms();
 	ck_assert_msg(wait_count(&c, &c.states, 3, 15000), "no up state");
-	ck_assert_int_le(pgtest_mono_ms() - back, 5500);
+	ck_assert_int_le(pgtest_mono_ms() - back, 6000);
 	ck_assert_int_eq(c.state.connected, 1);
 	ck_assert_int_eq(c.state.agent_count, 2);
 	ck_assert_int_eq(c.idents, 1);
