@@ -57,6 +57,8 @@
 #define DB_CONNECT_TIMEOUT_MS	10000
 #define DB_PIPELINE_DEFAULT	32
 #define DB_PIPELINE_MAX		128
+/* queued + in flight; beyond this db_query() refuses (overload) */
+#define DB_QUEUE_MAX		8192
 /* pg_advisory_xact_lock key serialising migrations: "relayd" in ASCII */
 #define DB_MIGRATION_LOCK	"125779835102820"
 
@@ -589,7 +591,8 @@ int
 db_query(struct db *d, const char *sql, int nparams,
     const char *const *params, db_cb cb, void *arg)
 {
-	if (d->state != DB_S_UP) {
+	if (d->state != DB_S_UP ||
+	    d->npending + d->ninflight >= DB_QUEUE_MAX) {
 		d->stats.refused++;
 		return (-1);
 	}

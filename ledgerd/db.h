@@ -91,7 +91,8 @@ void		 db_set_backoff(struct db *, unsigned int, unsigned int);
 /*
  * Queues one SQL statement with text parameters $1..$n (NULL pointer for
  * SQL NULL); sql and params are copied.  Returns 0 when queued (cb will be
- * called once) or -1 when there is no session (cb is never called).
+ * called once) or -1 when there is no session or 8192 queries are already
+ * waiting (cb is never called): answer "database unavailable".
  */
 int		 db_query(struct db *, const char *, int, const char *const *,
 		    db_cb, void *);

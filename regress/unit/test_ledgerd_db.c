@@ -130,6 +130,15 @@ reply_cb(struct db *d, const struct db_reply *r, void *arg)
 		t->order[(*t->order)++ + 1] = t->seq;
 }
 
+static void
+count_cb(struct db *d, const struct db_reply *r, void *arg)
+{
+	int	*n = arg;
+
+	ck_assert_msg(r->status == DB_OK, "%s", r->error);
+	(*n)++;
+}
+
 /* Runs one query to completion; returns its status. */
 static enum db_status
 query(struct event_base *base, struct db *d, struct treply *t,
@@ -656,6 +665,34 @@ START_TEST(test_no_pipeline)
 }
 END_TEST
 
+/* The queue is bounded: overload is refused, not buffered forever. */
+START_TEST(test_queue_limit)
+{
+	struct event_base	*base;
+	struct db		*d;
+	struct tstate		 t;
+	int			 i, n = 0, refused = 0;
+
+	base = event_base_new();
+	memset(&t, 0, sizeof(t));
+	d = open_db(base, "relayd", &t);
+	db_start(d);
+	ck_assert(run_until(base, &t.up, 1, 20000));
+	for (i = 0; i < 10000; i++) {
+		if (db_query(d, "SELECT 1", 0, NULL, count_cb, &n) == -1)
+			refused++;
+	}
+	ck_assert_int_eq(refused, 10000 - 8192);
+	ck_assert_int_eq(db_get_stats(d)->refused, 10000 - 8192);
+	ck_assert(run_until(base, &n, 8192, 20000));
+	/* room again */
+	ck_assert_int_eq(db_query(d, "SELECT 1", 0, NULL, count_cb, &n), 0);
+	ck_assert(run_until(base, &n, 8193, 5000));
+	db_free(d);
+	event_base_free(base);
+}
+END_TEST
+
 /* No server at all: immediate refusals and a backoff that grows. */
 START_TEST(test_unreachable)
 {
@@ -790,6 +827,7 @@ ledgerd_db_suite(void)
 	tcase_add_test(tc, test_ledger_balance);
 	tcase_add_test(tc, test_pipeline);
 	tcase_add_test(tc, test_no_pipeline);
+	tcase_add_test(tc, test_queue_limit);
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_server_restart);
 	suite_add_tcase(s, tc);
