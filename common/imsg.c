@@ -390,9 +390,9 @@ imsgbuf_rprepare(struct imsgbuf *ibuf)
 		ibuf->rnext -= shift;
 		ibuf->rpos = 0;
 		/*
-		 * A pending descriptor goes to the first header at or after
-		 * its position; no unchecked header lies before rnext, so
-		 * clamping keeps that meaning.
+		 * The window of a pending descriptor only matters for
+		 * headers at or after rnext, which never moves below rpos,
+		 * so clamping at the new front keeps its meaning.
 		 */
 		ibuf->rfd_pos = ibuf->rfd_pos > shift ?
 		    ibuf->rfd_pos - shift : 0;
