@@ -176,6 +176,7 @@ sbrun(struct sbtest *t, sbfn prep, sbfn body)
 	close(res[1]);
 	close(errp[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	unlink(t->upath);	/* the child's AF_UNIX listener, if any */
 	slurp(res[0], t->msg, sizeof(t->msg));
 	slurp(errp[0], t->err, sizeof(t->err));
 	close(res[0]);
@@ -186,11 +187,15 @@ sbrun(struct sbtest *t, sbfn prep, sbfn body)
 static void
 sbinit(struct sbtest *t, enum proc_id proc)
 {
+	static int	 seq;
+
 	memset(t, 0, sizeof(*t));
 	t->proc = proc;
 	t->resfd = t->statusfd = t->limitsfd = -1;
 	t->sv[0] = t->sv[1] = t->p[0] = t->p[1] = -1;
 	t->lsock = t->csock = t->usock = t->keyfd = t->logfd = -1;
+	snprintf(t->upath, sizeof(t->upath), "/tmp/relayd-sb-%d-%d.sock",
+	    (int)getpid(), seq++);
 }
 
 /*
@@ -572,8 +577,7 @@ prep_net(struct sbtest *t)
 	    sizeof(t->laddr)) == -1)
 		return (-1);
 
-	snprintf(t->upath, sizeof(t->upath), "/tmp/relayd-sb-%d.sock",
-	    (int)getpid());
+	/* named by the parent (sbinit), which removes it afterwards */
 	unlink(t->upath);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -864,8 +868,6 @@ START_TEST(test_kill)
 		t.arg = k;
 		status = sbrun(&t, prep_kill, body_kill);
 		expect_signal(&t, status, SIGSYS, killname[k]);
-		if (t.lsock != -1)
-			unlink(t.upath);
 	}
 }
 END_TEST
@@ -900,7 +902,6 @@ START_TEST(test_network)
 	sbinit(&t, (enum proc_id)_i);
 	status = sbrun_diag(&t, prep[_i], body[_i]);
 	expect_ok(&t, status);
-	unlink(t.upath);
 }
 END_TEST
 
@@ -923,15 +924,12 @@ START_TEST(test_profiles_differ)
 	sbinit(&t, PROC_ROUTED);
 	status = sbrun(&t, prep_net, body_accept);
 	expect_signal(&t, status, SIGSYS, "accept in routed");
-	unlink(t.upath);
 	sbinit(&t, PROC_LEDGERD);
 	status = sbrun(&t, prep_net, body_accept);
 	expect_signal(&t, status, SIGSYS, "accept in ledgerd");
-	unlink(t.upath);
 	sbinit(&t, PROC_KEYD);
 	status = sbrun(&t, prep_net, body_accept);
 	expect_signal(&t, status, SIGSYS, "accept in keyd");
-	unlink(t.upath);
 }
 END_TEST
 
