@@ -32,6 +32,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -1107,7 +1108,14 @@ boot_up(struct db *d)
  *  - Unix socket (host starts with '/', or no host and no hostaddr): the
  *    process chroots into the socket directory instead of the configured
  *    chroot and host becomes "/", so libpq finds "/.s.PGSQL.<port>" inside
- *    the chroot, every time it reconnects.
+ *    the chroot every time it reconnects.  sandbox_privdrop() only
+ *    accepts a chroot owned by root and not writable by group or others,
+ *    which the socket directory usually is not (Debian's
+ *    /var/run/postgresql belongs to postgres, mode 2775): then the
+ *    nearest ancestor that is (after resolving symbolic links) becomes
+ *    the chroot and host the rest of the path, e.g. chroot /run with
+ *    host=/postgresql.  The file system stays closed either way: seccomp
+ *    refuses every open, only connect(2) to the socket works.
  *  - Abstract unix socket (host starts with '@'): no file system, so the
  *    configured chroot stays and host is kept.
  *  - TCP host: the configured chroot stays.  A host name is resolved now
@@ -1129,6 +1137,47 @@ boot_up(struct db *d)
  */
 static int	 ci_append(char **, size_t *, size_t *, const char *,
 		    const char *);
+static int	 ci_jail(const char *, char *, size_t, const char **);
+
+/*
+ * The chroot for a socket directory: the directory itself if it passes
+ * sandbox_privdrop()'s jail rule (owned by root, not writable by group or
+ * others), else its nearest ancestor that does (or "/").  *rest is the
+ * socket directory as seen from inside, pointing into sockdir.
+ */
+static int
+ci_jail(const char *sockdir, char *jail, size_t len, const char **rest)
+{
+	struct stat	 sb;
+	char		*p;
+	size_t		 n;
+
+	if (strlcpy(jail, sockdir, len) >= len)
+		return (-1);
+	/* no trailing slash, but "/" stays "/" */
+	while ((n = strlen(jail)) > 1 && jail[n - 1] == '/')
+		jail[n - 1] = '\0';
+	while (strcmp(jail, "/") != 0) {
+		if (stat(jail, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		    sb.st_uid == 0 && (sb.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+			break;
+		if ((p = strrchr(jail, '/')) == NULL)
+			return (-1);
+		if (p == jail)
+			p[1] = '\0';
+		else
+			*p = '\0';
+	}
+	n = strlen(jail);
+	if (n == 1)
+		*rest = sockdir;
+	else if (sockdir[n] == '\0' || strspn(sockdir + n, "/") ==
+	    strlen(sockdir + n))
+		*rest = "/";
+	else
+		*rest = sockdir + n;
+	return (0);
+}
 
 static int
 ci_append(char **buf, size_t *len, size_t *size, const char *kw,
@@ -1173,6 +1222,8 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 	const char		*val, *env;
 	char			*perr = NULL, *out = NULL;
 	char			 addr[NI_MAXHOST], who[64];
+	char			 sockdir[PATH_MAX];
+	const char		*jailhost = NULL;
 	size_t			 len = 0, size = 0;
 	int			 unixsock, have_user = 0, have_ssl = 0;
 	int			 have_gss = 0, have_ka = 0, abstract, rc;
@@ -1224,15 +1275,17 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 		goto fail;
 	}
 	if (chrooting && unixsock) {
-		if (strlcpy(chrootdir, host, chrootlen) >= chrootlen) {
+		if (realpath(host, sockdir) == NULL && strlcpy(sockdir, host,
+		    sizeof(sockdir)) >= sizeof(sockdir)) {
 			snprintf(err, errlen, "database: socket directory "
 			    "%s too long", host);
 			goto fail;
 		}
-		/* no trailing slash, but "/" stays "/" */
-		while (strlen(chrootdir) > 1 &&
-		    chrootdir[strlen(chrootdir) - 1] == '/')
-			chrootdir[strlen(chrootdir) - 1] = '\0';
+		if (ci_jail(sockdir, chrootdir, chrootlen, &jailhost) == -1) {
+			snprintf(err, errlen, "database: socket directory "
+			    "%s too long", sockdir);
+			goto fail;
+		}
 	}
 	if (!unixsock && !abstract && hostaddr == NULL &&
 	    strchr(host, ',') == NULL) {
@@ -1257,7 +1310,7 @@ db_conninfo_prepare(const char *conninfo, const char *user, int chrooting,
 		val = o->val;
 		if (strcmp(o->keyword, "host") == 0) {
 			if (chrooting && unixsock)
-				val = "/";
+				val = jailhost;
 		} else if (strcmp(o->keyword, "hostaddr") == 0)
 			val = hostaddr;
 		if (val == NULL || *val == '\0')

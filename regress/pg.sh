@@ -15,10 +15,11 @@
 # The server listens on a unix socket in DIR/run only; with PORT it also
 # listens on 127.0.0.1:PORT.  Authentication is trust.  initdb refuses to
 # run as root, so as root the cluster belongs to PG_OWNER (default
-# postgres, which the Debian postgresql package creates) and DIR is handed
-# to that user.  The server binaries are found in PG_BINDIR, else the
-# newest /usr/lib/postgresql/*/bin, else PATH.  Missing binaries are an
-# error, never a silent skip.
+# postgres, which the Debian postgresql package creates): DIR stays root's,
+# DIR/data, DIR/run (the socket) and DIR/log are that user's.  The server
+# binaries are found in PG_BINDIR, else the newest
+# /usr/lib/postgresql/*/bin, else PATH.  Missing binaries are an error,
+# never a silent skip.
 #
 set -eu
 
@@ -84,7 +85,8 @@ setup() {
 	DIR=$(cd "$1" && pwd)
 	PGDATA_DIR=$DIR/data
 	RUNDIR=$DIR/run
-	LOG=$DIR/postgresql.log
+	LOGDIR=$DIR/log
+	LOG=$LOGDIR/postgresql.log
 	if [ "$(id -u)" -eq 0 ]; then
 		OWNER=${PG_OWNER:-postgres}
 		id "$OWNER" >/dev/null 2>&1 ||
@@ -132,15 +134,18 @@ cmd_start() {
 	sock=$RUNDIR/.s.PGSQL.$sockport
 	[ ${#sock} -lt 100 ] ||
 	    die "socket path $sock is too long for a unix socket"
-	if [ "$(id -u)" -eq 0 ]; then
-		chown "$OWNER" "$DIR"
-	fi
+	# DIR stays the caller's (as root: a directory ledgerd may chroot
+	# into); the cluster's own directories belong to its owner.
 	chmod 0755 "$DIR"
-	as_owner test -w "$DIR" ||
-	    die "$DIR is not writable by $OWNER (is a parent directory" \
+	mkdir -p "$PGDATA_DIR" "$RUNDIR" "$LOGDIR"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$OWNER" "$PGDATA_DIR" "$RUNDIR" "$LOGDIR"
+	fi
+	chmod 0700 "$PGDATA_DIR"
+	chmod 0755 "$RUNDIR" "$LOGDIR"
+	as_owner test -w "$PGDATA_DIR" ||
+	    die "$DIR is out of reach for $OWNER (is a parent directory" \
 	    "closed to it?)"
-	as_owner mkdir -p "$RUNDIR"
-	chmod 0755 "$RUNDIR"
 
 	if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
 		as_owner "$BINDIR/initdb" -D "$PGDATA_DIR" -A trust \

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -177,6 +178,9 @@ ci_get(const char *ci, const char *kw, char *out, size_t len)
 START_TEST(test_conninfo_prepare)
 {
 	char	 chroot[128], err[256], v[256], *ci;
+	char	 path[PATH_MAX + 16], open_dir[64], conn_pg[PATH_MAX + 32];
+
+	snprintf(conn_pg, sizeof(conn_pg), "host=%s dbname=relayd", pg_host);
 
 	unsetenv("PGHOST");
 	unsetenv("PGHOSTADDR");
@@ -184,11 +188,11 @@ START_TEST(test_conninfo_prepare)
 	unsetenv("PGSSLMODE");
 	unsetenv("PGGSSENCMODE");
 
-	/* unix socket, chrooting: chroot there, host "/" */
-	ci = db_conninfo_prepare("host=/var/run/postgresql/ dbname=relayd",
+	/* unix socket, chrooting: a root-owned directory is the chroot */
+	ci = db_conninfo_prepare("host=/usr/share/ dbname=relayd",
 	    "_relayd", 1, chroot, sizeof(chroot), err, sizeof(err));
 	ck_assert_msg(ci != NULL, "%s", err);
-	ck_assert_str_eq(chroot, "/var/run/postgresql");
+	ck_assert_str_eq(chroot, "/usr/share");
 	ck_assert(ci_get(ci, "host", v, sizeof(v)));
 	ck_assert_str_eq(v, "/");
 	ck_assert(ci_get(ci, "user", v, sizeof(v)));
@@ -201,13 +205,47 @@ START_TEST(test_conninfo_prepare)
 	ck_assert_str_eq(v, "disable");
 	free(ci);
 
-	/* default host is the Debian socket directory */
+	/* default: Debian's socket directory, postgres's: jail above it */
 	ci = db_conninfo_prepare("dbname=relayd", "_relayd", 1, chroot,
 	    sizeof(chroot), err, sizeof(err));
 	ck_assert_msg(ci != NULL, "%s", err);
-	ck_assert_str_eq(chroot, "/var/run/postgresql");
 	ck_assert(ci_get(ci, "host", v, sizeof(v)));
-	ck_assert_str_eq(v, "/");
+	snprintf(path, sizeof(path), "%s%s", strcmp(chroot, "/") == 0 ? "" :
+	    chroot, v);
+	ck_assert_msg(strcmp(path, "/run/postgresql") == 0 ||
+	    strcmp(path, "/var/run/postgresql") == 0, "chroot %s host %s",
+	    chroot, v);
+	free(ci);
+
+	/* the cluster's socket directory (postgres's or ours) */
+	ci = db_conninfo_prepare(conn_pg, "_relayd", 1, chroot,
+	    sizeof(chroot), err, sizeof(err));
+	ck_assert_msg(ci != NULL, "%s", err);
+	ck_assert(ci_get(ci, "host", v, sizeof(v)));
+	if (geteuid() == 0) {
+		/* pg.sh leaves the cluster's top directory to root */
+		ck_assert_str_eq(chroot, pg_dir);
+		ck_assert_str_eq(v, "/run");
+	} else {
+		/* nothing above is root's and closed: "/" */
+		ck_assert_str_eq(chroot, "/");
+		ck_assert_str_eq(v, pg_host);
+	}
+	free(ci);
+
+	/* writable by others all the way up: "/" and the full path */
+	strlcpy(open_dir, "/tmp/relayd-jail-XXXXXX", sizeof(open_dir));
+	ck_assert(mkdtemp(open_dir) != NULL);
+	ck_assert(chmod(open_dir, 0777) == 0);
+	snprintf(path, sizeof(path), "host=%s/sock", open_dir);
+	ci = db_conninfo_prepare(path, "_relayd", 1, chroot, sizeof(chroot),
+	    err, sizeof(err));
+	rmdir(open_dir);
+	ck_assert_msg(ci != NULL, "%s", err);
+	ck_assert_str_eq(chroot, "/");
+	ck_assert(ci_get(ci, "host", v, sizeof(v)));
+	snprintf(path, sizeof(path), "%s/sock", open_dir);
+	ck_assert_str_eq(v, path);
 	free(ci);
 
 	/* development mode: as given, plus user/sslmode/gssencmode */
@@ -262,7 +300,9 @@ START_TEST(test_conninfo_prepare)
 	ci = db_conninfo_prepare("postgresql:///relayd?host=/run/pg",
 	    "_relayd", 1, chroot, sizeof(chroot), err, sizeof(err));
 	ck_assert_msg(ci != NULL, "%s", err);
-	ck_assert_str_eq(chroot, "/run/pg");
+	ck_assert_str_eq(chroot, "/run");	/* /run/pg does not exist */
+	ck_assert(ci_get(ci, "host", v, sizeof(v)));
+	ck_assert_str_eq(v, "/pg");
 	free(ci);
 
 	/* nonsense is refused with a message */

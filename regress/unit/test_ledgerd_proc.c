@@ -246,9 +246,9 @@ START_TEST(test_lifecycle)
 	ck_assert_msg(strncmp(c.status.detail, "postgresql connected, "
 	    "schema ", 29) == 0, "%s", c.status.detail);
 	if (geteuid() == 0) {
-		/* chrooted into the socket directory */
+		/* chrooted above the socket directory (root's) */
 		ck_assert_int_eq(c.status.chrooted, 1);
-		ck_assert_str_eq(c.status.chroot, pg_host);
+		ck_assert_str_eq(c.status.chroot, pg_dir);
 	}
 
 	/* two agents, seen at the next connection */
