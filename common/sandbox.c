@@ -78,6 +78,8 @@
 #include <linux/landlock.h>
 #endif
 
+#include <jansson.h>
+
 #include "log.h"
 #include "sandbox.h"
 
@@ -884,6 +886,12 @@ sandbox_enter(struct sandbox_state *st, enum proc_id proc)
 	if (proc <= PROC_PARENT || proc >= PROC_MAX)
 		fatalx("%s: bad process id %d", __func__, (int)proc);
 
+	/*
+	 * jansson seeds its hash function from /dev/urandom on first use;
+	 * do it now, while files can still be read, so objects built from
+	 * network input never get a weak seed.
+	 */
+	json_object_seed(0);
 	sb_rlimits(proc);
 
 #ifdef __linux__
