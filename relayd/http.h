@@ -1,0 +1,171 @@
+/*
+ * HTTP request plumbing for the frontend, on libevent 2.1's evhttp: one
+ * server with an evhttp per listening socket the parent passed (plain or
+ * TLS from PEM bytes), the route table, request hygiene (sizes, methods,
+ * bodies, correlation ids), JSON error bodies and requests that wait for
+ * answers from other processes.
+ *
+ * Every answer the frontend produces goes through http_reply(): it sets
+ * Content-Type, Content-Length and X-Correlation-ID, counts the answer in
+ * the statistics (route x status bucket) and frees the request.  Errors
+ * are {"error":"...","status":N} (http_error()).
+ *
+ * Order of checks for every request (http.c, http_dispatch()):
+ *	1. URI longer than HTTP_URI_MAX			414
+ *	2. body over the configured limit		413
+ *	3. body on a method that has none		400, Connection: close
+ *	4. a body that is not strict JSON (jcs_parse)	400, the parser's
+ *							message
+ *	5. no route for the path			404
+ *	6. route without this method			405 with Allow
+ *	7. identity not yet known (except RF_ANYTIME)	503
+ *	8. the route's handler
+ *
+ * libevent 2.1 answers a few errors itself, before any request reaches
+ * us: it has no hook between the header block and the body of a request
+ * it serves (evhttp_request_set_header_cb() works on outgoing requests
+ * only; the hook for incoming ones, evhttp_set_newreqcb(), arrived in
+ * 2.2).  Those answers are evhttp's HTML page with the right status and
+ * Connection: close: a malformed request line or header (400), a header
+ * block over HTTP_HEADERS_MAX (400), an unknown method token (501), an
+ * Expect other than 100-continue (417), a bad Content-Length (400) and a
+ * body over the hard cap http_body_cap() (413).  A body over the
+ * configured limit but within the cap is read and answered with the JSON
+ * 413 by step 2.
+ */
+#ifndef RELAYD_HTTP_H
+#define RELAYD_HTTP_H
+
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "relayd_imsg.h"
+
+#define HTTP_CORRID_MAX		64	/* X-Correlation-ID we echo */
+#define HTTP_HEADERS_MAX	(16 * 1024)	/* request line + headers */
+#define HTTP_URI_MAX		4096
+#define HTTP_TIMEOUT		30	/* seconds without progress */
+#define HTTP_BODY_LIMIT		(1024 * 1024)	/* default `body limit' */
+#define HTTP_BODY_GRACE		(64 * 1024)	/* see http_body_cap() */
+#define HTTP_LISTEN_MAX		16	/* listening sockets */
+
+/* Methods a route answers; a GET route answers HEAD too. */
+#define HTTP_GET	0x01
+#define HTTP_POST	0x02
+#define HTTP_HEAD	0x04
+#define HTTP_OTHER	0x08	/* any other method evhttp knows */
+
+/* Route flags */
+#define RF_ANYTIME	0x01	/* served before the identity is known */
+
+struct http_req;
+
+/*
+ * The route table: one line per route, R(id, methods, flags, path,
+ * handler).  http.c expands it into the dispatch table, metrics.c into
+ * the metrics labels (the path).  Routes of later issues go here; ids
+ * stay below FE_ROUTE_MAX.  Paths match exactly, query strings aside.
+ */
+#define HTTP_ROUTES(R)							\
+	R(ROUTE_HEALTH, HTTP_GET, RF_ANYTIME, "/health", fe_health)	\
+	R(ROUTE_METRICS, HTTP_GET, RF_ANYTIME, "/metrics", fe_metrics)	\
+	R(ROUTE_IDENTITY, HTTP_GET, 0, "/federation/v1/identity",	\
+	    fe_identity)						\
+	R(ROUTE_METADATA, HTTP_GET, 0, "/.well-known/motebit.json",	\
+	    fe_metadata)						\
+	R(ROUTE_MANIFEST, HTTP_GET, 0,					\
+	    "/.well-known/mesh-manifest.json", fe_manifest)
+
+#define HTTP_ROUTE_ENUM(id, m, f, path, h)	id,
+enum http_route_id {
+	ROUTE_NONE = 0,		/* no route: unknown path, early errors */
+	HTTP_ROUTES(HTTP_ROUTE_ENUM)
+	ROUTE_MAX
+};
+#undef HTTP_ROUTE_ENUM
+
+struct http_route {
+	int		 id;
+	int		 methods;
+	int		 flags;
+	const char	*path;
+	void		(*handler)(struct http_req *);
+};
+
+TAILQ_HEAD(http_waitq, http_req);
+
+/* One request in progress: from evhttp's callback to http_reply(). */
+struct http_req {
+	TAILQ_ENTRY(http_req)	 entry;		/* the server's list */
+	TAILQ_ENTRY(http_req)	 wentry;	/* a wait queue */
+	struct http_server	*srv;
+	struct evhttp_request	*req;
+	const struct http_route	*route;		/* NULL before routing */
+	int			 method;	/* HTTP_GET, ... */
+	int			 close;		/* answer Connection: close */
+	json_t			*body;		/* parsed JSON body or NULL */
+	char			 corrid[HTTP_CORRID_MAX + 1];
+	struct http_waitq	*waitq;		/* NULL: not waiting */
+	struct event		 ev_wait;	/* wait deadline */
+	void			(*on_timeout)(struct http_req *);
+	void			*arg;		/* the waiting handler's */
+};
+
+struct http_listener {
+	TAILQ_ENTRY(http_listener) entry;
+	struct http_server	*srv;
+	struct evhttp		*http;
+	SSL_CTX			*ssl;		/* NULL: plain HTTP */
+	struct cfg_listen	 conf;
+};
+
+struct http_server {
+	struct event_base	*base;
+	TAILQ_HEAD(, http_listener) listeners;
+	TAILQ_HEAD(, http_req)	 reqs;		/* in progress */
+	uint64_t		 body_limit;
+	int			 ready;		/* identity known */
+	struct fe_stats		*stats;		/* counts answers, or NULL */
+};
+
+/* http.c: server and listeners */
+struct http_server *http_server_new(struct event_base *, struct fe_stats *);
+void	 http_server_free(struct http_server *);
+int	 http_server_listen(struct http_server *, int,
+	    const struct cfg_listen *, SSL_CTX *);
+void	 http_server_close_listeners(struct http_server *);
+void	 http_server_set_limit(struct http_server *, uint64_t);
+uint64_t http_body_cap(uint64_t);
+SSL_CTX	*http_tls_ctx(const char *, size_t, const char *, size_t, char *,
+	    size_t);
+
+/* http.c: routing and request hygiene (pure) */
+const struct http_route *http_route_lookup(const char *, int, int *);
+const struct http_route *http_route_byid(int);
+int	 http_corrid_sane(const char *);
+void	 http_corrid(const char *, char *);
+int	 http_body_check(int, const char *, const char *, size_t, uint64_t,
+	    char *, size_t);
+char	*http_error_json(int, const char *, size_t *);
+void	 http_allow_header(int, char *, size_t);
+
+/* http.c: answers and waiting */
+void	 http_header(struct http_req *, const char *, const char *);
+void	 http_reply(struct http_req *, int, const char *, const void *,
+	    size_t);
+void	 http_reply_json(struct http_req *, int, const json_t *);
+void	 http_error(struct http_req *, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+void	 http_wait(struct http_req *, struct http_waitq *, int,
+	    void (*)(struct http_req *), void *);
+void	 http_unwait(struct http_req *);
+
+#endif /* RELAYD_HTTP_H */

@@ -1,0 +1,254 @@
+/*
+ * /metrics: the frontends' counters, kept and rendered by the peer
+ * engine.  See metrics.h.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "audit.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "proc.h"
+
+/* Status buckets of fe_stats.requests; the last one is "other". */
+static const int	 status_codes[] = {
+	200, 202, 400, 401, 403, 404, 405, 409, 413, 414, 429, 500, 503
+};
+#define STATUS_OTHER	((int)(sizeof(status_codes) / sizeof(status_codes[0])))
+_Static_assert(sizeof(status_codes) / sizeof(status_codes[0]) <
+    FE_STATUS_MAX, "too many status buckets for fe_stats");
+
+#define ROUTE_LABEL(id, m, f, path, h)	[id] = path,
+static const char *const route_labels[ROUTE_MAX] = {
+	[ROUTE_NONE] = "none",
+	HTTP_ROUTES(ROUTE_LABEL)
+};
+#undef ROUTE_LABEL
+
+/* The latest report of each frontend instance. */
+static struct fe_stats	 fe_reports[PROC_MAX_INSTANCES];
+static int		 fe_reported[PROC_MAX_INSTANCES];
+/* Signatures the rendering process itself asked for. */
+static uint64_t		 self_signatures[KEY_KIND_MAX];
+
+int
+metrics_status_bucket(int status)
+{
+	int	 i;
+
+	for (i = 0; i < STATUS_OTHER; i++)
+		if (status_codes[i] == status)
+			return (i);
+	return (STATUS_OTHER);
+}
+
+/* "200" ... "other"; NULL past the buckets in use */
+const char *
+metrics_status_label(int bucket)
+{
+	static char	 labels[STATUS_OTHER][8];
+
+	if (bucket < 0 || bucket > STATUS_OTHER)
+		return (NULL);
+	if (bucket == STATUS_OTHER)
+		return ("other");
+	if (labels[bucket][0] == '\0')
+		snprintf(labels[bucket], sizeof(labels[bucket]), "%d",
+		    status_codes[bucket]);
+	return (labels[bucket]);
+}
+
+const char *
+metrics_route_label(int route)
+{
+	if (route < 0 || route >= ROUTE_MAX)
+		return (NULL);
+	return (route_labels[route]);
+}
+
+/* Stores a frontend's cumulative counters; -1 if the instance is bad. */
+int
+metrics_fe_stats(const struct fe_stats *fs)
+{
+	if (fs->instance < 0 || fs->instance >= PROC_MAX_INSTANCES) {
+		log_warnx("%s: statistics from bad instance %d", __func__,
+		    fs->instance);
+		return (-1);
+	}
+	fe_reports[fs->instance] = *fs;
+	fe_reported[fs->instance] = 1;
+	return (0);
+}
+
+void
+metrics_signature(int kind)
+{
+	if (kind > KEY_KIND_NONE && kind < KEY_KIND_MAX)
+		self_signatures[kind]++;
+}
+
+void
+metrics_reset(void)
+{
+	memset(fe_reports, 0, sizeof(fe_reports));
+	memset(fe_reported, 0, sizeof(fe_reported));
+	memset(self_signatures, 0, sizeof(self_signatures));
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+metrics_label(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '\\':
+			evbuffer_add(b, "\\\\", 2);
+			break;
+		case '"':
+			evbuffer_add(b, "\\\"", 2);
+			break;
+		case '\n':
+			evbuffer_add(b, "\\n", 2);
+			break;
+		default:
+			evbuffer_add(b, s, 1);
+			break;
+		}
+	}
+}
+
+static void
+metrics_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+void
+metrics_render(struct evbuffer *b, const struct metrics_self *self)
+{
+	uint64_t	 n, sigs[KEY_KIND_MAX];
+	uint64_t	 queue[PROC_MAX];
+	int		 i, r, s, k;
+
+	metrics_head(b, "relayd_http_requests_total", "counter",
+	    "HTTP requests answered by the frontends, by route and status.");
+	for (r = 0; r < ROUTE_MAX; r++) {
+		for (s = 0; s <= STATUS_OTHER; s++) {
+			n = 0;
+			for (i = 0; i < PROC_MAX_INSTANCES; i++)
+				if (fe_reported[i])
+					n += fe_reports[i].requests[r][s];
+			if (n == 0)
+				continue;
+			evbuffer_add_printf(b,
+			    "relayd_http_requests_total{route=\"");
+			metrics_label(b, route_labels[r]);
+			evbuffer_add_printf(b, "\",status=\"%s\"} %llu\n",
+			    metrics_status_label(s), (unsigned long long)n);
+		}
+	}
+
+	metrics_head(b, "relayd_signatures_total", "counter",
+	    "Signatures requested from keyd, by kind.");
+	memcpy(sigs, self_signatures, sizeof(sigs));
+	for (i = 0; i < PROC_MAX_INSTANCES; i++)
+		if (fe_reported[i])
+			for (k = 0; k < KEY_KIND_MAX; k++)
+				sigs[k] += fe_reports[i].signatures[k];
+	for (k = KEY_KIND_NONE + 1; k < KEY_KIND_MAX; k++)
+		evbuffer_add_printf(b, "relayd_signatures_total{kind=\"%s\"} "
+		    "%llu\n", audit_kind_name(k), (unsigned long long)sigs[k]);
+
+	metrics_head(b, "relayd_imsg_queue_depth", "gauge",
+	    "Messages queued from one process to another.");
+	memset(queue, 0, sizeof(queue));
+	for (i = 0; i < PROC_MAX_INSTANCES; i++)
+		if (fe_reported[i])
+			for (k = 0; k < PROC_MAX; k++)
+				queue[k] += fe_reports[i].queue[k];
+	for (k = 0; k < PROC_MAX; k++) {
+		if (k == PROC_FRONTEND)
+			continue;
+		evbuffer_add_printf(b, "relayd_imsg_queue_depth{from=\"%s\","
+		    "to=\"%s\"} %llu\n", proc_name(PROC_FRONTEND),
+		    proc_name(k), (unsigned long long)queue[k]);
+	}
+	if (self->self != PROC_FRONTEND) {
+		for (k = 0; k < PROC_MAX; k++) {
+			if (k == (int)self->self)
+				continue;
+			evbuffer_add_printf(b, "relayd_imsg_queue_depth{"
+			    "from=\"%s\",to=\"%s\"} %u\n",
+			    proc_name(self->self), proc_name(k),
+			    self->queue[k]);
+		}
+	}
+
+	metrics_head(b, "relayd_postgresql_up", "gauge",
+	    "1 when ledgerd is connected to PostgreSQL.");
+	evbuffer_add_printf(b, "relayd_postgresql_up %d\n",
+	    self->pg_up ? 1 : 0);
+
+	metrics_head(b, "relayd_build_info", "gauge",
+	    "The relayd version, as a label.");
+	evbuffer_add_printf(b, "relayd_build_info{version=\"");
+	metrics_label(b, self->version);
+	evbuffer_add_printf(b, "\"} 1\n");
+}
+
+/*
+ * Renders the metrics and sends them to the frontend on iev, in chunks
+ * of at most METRICS_CHUNK_MAX bytes, the last one marked.
+ */
+void
+metrics_answer(struct proc *p, struct imsgev *iev, uint32_t reqid,
+    const struct ldg_state *ldg)
+{
+	struct metrics_self	 self;
+	struct metrics_chunk	 mc;
+	struct evbuffer		*b;
+	struct iovec		 iov[2];
+	char			*chunk;
+	int			 i, n;
+
+	memset(&self, 0, sizeof(self));
+	self.version = PACKAGE_VERSION;
+	self.pg_up = ldg != NULL && ldg->connected;
+	self.self = p->id;
+	for (i = 0; i < PROC_MAX; i++)
+		if (i != (int)p->id)
+			self.queue[i] = proc_queue_depth(p, i);
+
+	if ((b = evbuffer_new()) == NULL ||
+	    (chunk = malloc(METRICS_CHUNK_MAX)) == NULL)
+		fatal("%s", __func__);
+	metrics_render(b, &self);
+	do {
+		if ((n = evbuffer_remove(b, chunk, METRICS_CHUNK_MAX)) == -1)
+			fatalx("%s: evbuffer_remove", __func__);
+		memset(&mc, 0, sizeof(mc));
+		mc.reqid = reqid;
+		mc.last = evbuffer_get_length(b) == 0;
+		iov[0].iov_base = &mc;
+		iov[0].iov_len = sizeof(mc);
+		iov[1].iov_base = chunk;
+		iov[1].iov_len = n;
+		if (imsg_composev_event(iev, IMSG_METRICS, 0, 0, -1, iov,
+		    2) == -1)
+			fatal("%s: imsg_composev_event", __func__);
+	} while (!mc.last);
+	free(chunk);
+	evbuffer_free(b);
+}

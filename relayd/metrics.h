@@ -1,0 +1,66 @@
+/*
+ * /metrics in Prometheus text format 0.0.4.
+ *
+ * A scrape lands on one of N frontends, so the counters are kept where
+ * every frontend reports: the peer engine.  Each frontend pushes its
+ * cumulative struct fe_stats (IMSG_FE_STATS) every second, before each
+ * /metrics request and on shutdown; for /metrics it sends
+ * IMSG_METRICS_REQ {reqid} to the peer engine and serves the text that
+ * comes back in IMSG_METRICS chunks (struct metrics_chunk + text, the last
+ * one with last = 1; relayd_imsg.h).
+ *
+ * The peer engine's side, in its dispatch for the frontend channels:
+ *
+ *	case IMSG_FE_STATS:
+ *		exact-size imsg_get_data() into struct fe_stats fs;
+ *		fs.instance = iev->instance;	(trust the channel)
+ *		metrics_fe_stats(&fs);
+ *	case IMSG_METRICS_REQ:
+ *		exact-size imsg_get_data() into struct metrics_req mr;
+ *		metrics_answer(p, iev, mr.reqid, &ldg_state);
+ *
+ * metrics_answer() renders everything (frontend counters summed over the
+ * instances, the signatures the peer engine itself asked keyd for, counted
+ * with metrics_signature(kind), queue depths from the frontends' reports and the
+ * peer engine's own channels, PostgreSQL state from ledgerd's
+ * IMSG_LDG_STATE, build info) and sends the chunks on iev.
+ * metrics_render() is the pure part, for tests.
+ *
+ * Series:
+ *	relayd_http_requests_total{route,status}	counter
+ *	relayd_signatures_total{kind}			counter
+ *	relayd_imsg_queue_depth{from,to}		gauge
+ *	relayd_postgresql_up				gauge
+ *	relayd_build_info{version}			gauge, 1
+ */
+#ifndef RELAYD_METRICS_H
+#define RELAYD_METRICS_H
+
+#include <stdint.h>
+
+#include "proc.h"
+#include "relayd_imsg.h"
+
+struct evbuffer;
+
+/* What the renderer needs besides the frontends' reports. */
+struct metrics_self {
+	const char	*version;
+	int		 pg_up;			/* 1, 0 */
+	enum proc_id	 self;			/* the rendering process */
+	uint32_t	 queue[PROC_MAX];	/* its imsgs queued to each */
+};
+
+int	 metrics_fe_stats(const struct fe_stats *);
+void	 metrics_signature(int);
+void	 metrics_render(struct evbuffer *, const struct metrics_self *);
+void	 metrics_answer(struct proc *, struct imsgev *, uint32_t,
+	    const struct ldg_state *);
+void	 metrics_reset(void);
+
+/* labels, shared with the frontend */
+int	 metrics_status_bucket(int);
+const char *metrics_status_label(int);
+const char *metrics_route_label(int);
+
+#endif /* RELAYD_METRICS_H */
