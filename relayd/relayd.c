@@ -707,9 +707,13 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 static void
 parent_status(struct proc *p, struct proc_status *st)
 {
-	snprintf(st->detail, sizeof(st->detail),
-	    "audit log %s, %llu records this run", conf->audit_log,
+	int	n;
+
+	n = snprintf(st->detail, sizeof(st->detail),
+	    "%llu audit records this run, log ",
 	    (unsigned long long)audit_records);
+	if (n > 0 && (size_t)n < sizeof(st->detail))
+		strlcat(st->detail, conf->audit_log, sizeof(st->detail));
 }
 
 /*
@@ -967,15 +971,15 @@ open_control(void)
 static void
 open_audit(void)
 {
-	char	 err[256];
+	char	 errbuf[256];
 	int	 fd;
 
 	fd = open(conf->audit_log, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, S_IRUSR | S_IWUSR);
 	if (fd == -1)
 		err(1, "audit log %s", conf->audit_log);
-	if (audit_last_hash(fd, audit_prev, err, sizeof(err)) == -1)
-		errx(1, "audit log %s: %s", conf->audit_log, err);
+	if (audit_last_hash(fd, audit_prev, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "audit log %s: %s", conf->audit_log, errbuf);
 	audit_fd = fd;
 }
 
