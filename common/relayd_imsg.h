@@ -89,6 +89,17 @@ enum imsg_type {
 	IMSG_METRICS_REQ,	/* frontend->peer: struct metrics_req */
 	IMSG_METRICS,		/* peer->frontend: struct metrics_chunk + text */
 
+	/* peering (PROTOCOL.md section 3); see the block comment below */
+	IMSG_PEER_UPSERT,	/* peer->frontend, routed: struct peer_entry */
+	IMSG_PEER_DELETE,	/* peer->frontend, routed: struct peer_entry */
+	IMSG_FED_PROPOSE,	/* frontend->peer: struct fed_propose */
+	IMSG_FED_CONFIRM,	/* frontend->peer: struct fed_confirm */
+	IMSG_FED_HEARTBEAT,	/* frontend->peer: struct fed_heartbeat */
+	IMSG_FED_REMOVE,	/* frontend->peer: struct fed_signed */
+	IMSG_FED_ACCEPTED,	/* frontend->peer: struct fed_signed */
+	IMSG_FED_RESULT,	/* peer->frontend: struct fed_result */
+	IMSG_KEY_SIGN_ACCEPTED,	/* peer->keyd: peer-accepted extension */
+
 	IMSG_TYPE_MAX
 };
 
@@ -243,6 +254,7 @@ enum key_kind {
 	KEY_KIND_CONFIRM,
 	KEY_KIND_REMOVAL,
 	KEY_KIND_REMOVAL2,
+	KEY_KIND_ACCEPTED,
 	KEY_KIND_MAX
 };
 
@@ -325,6 +337,116 @@ struct metrics_req {
 struct metrics_chunk {
 	uint32_t	 reqid;
 	uint32_t	 last;
+};
+
+/*
+ * Peering.
+ *
+ * The peer engine owns the peer table (persisted by ledgerd) and the
+ * state machine.  Every frontend keeps a read-only copy, fed with
+ * IMSG_PEER_UPSERT / IMSG_PEER_DELETE (the whole table once the peer
+ * engine has loaded it, then every change), so that it can authenticate
+ * inbound federation requests itself: signer key from the table only,
+ * timestamp within +-5 minutes, Ed25519 verification, all before any
+ * imsg is sent.  A request that passed parsing, validation and
+ * authentication is handed to the peer engine as IMSG_FED_*, which
+ * checks the replay cache (signer, signature) for 10 minutes -> 409, the
+ * per-peer rate limit (`rate limit') -> 429 with retry_after, applies the
+ * state machine, persists through ledgerd and answers IMSG_FED_RESULT
+ * with the HTTP status the frontend must send.  The frontend builds the
+ * response body (signing what must be signed through keyd: challenge,
+ * heartbeat response).
+ */
+enum peer_state {
+	PEER_NONE = 0,
+	PEER_PENDING,		/* handshake under way or awaiting approval */
+	PEER_ACTIVE,
+	PEER_SUSPENDED,
+	PEER_REMOVED
+};
+
+/* peer_entry.flags */
+#define PEER_F_INBOUND		0x01	/* they proposed to us */
+#define PEER_F_CONFIRMED	0x02	/* handshake verified */
+#define PEER_F_AWAIT_US		0x04	/* pending: our operator decides */
+#define PEER_F_AWAIT_THEM	0x08	/* pending: their operator decides */
+#define PEER_F_BLOCKED		0x10	/* relayctl peer block */
+
+/* peer_entry.extensions: what the peer listed in its identity */
+#define PEER_EXT_PEER_ACCEPTED	0x01	/* "peer-accepted" */
+#define PEER_EXT_REMOVE_V2	0x02	/* "remove-v2" */
+
+struct peer_entry {
+	char		 relay_id[RELAY_ID_MAX];
+	char		 public_key[PUBKEY_HEX_MAX];
+	char		 endpoint[RELAY_URL_MAX];
+	char		 display_name[RELAY_NAME_MAX];
+	int32_t		 state;		/* enum peer_state */
+	uint32_t	 flags;		/* PEER_F_* */
+	uint32_t	 extensions;	/* PEER_EXT_* */
+	uint32_t	 missed;	/* consecutive missed rounds */
+	uint32_t	 rtt_ms;	/* last heartbeat round trip */
+	uint32_t	 trust_ppm;	/* trust_score x 1e6 */
+	uint32_t	 fee_ppm;	/* the peer's advertised fee rate */
+	int64_t		 agent_count;
+	int64_t		 since;		/* ms: entered this state */
+	int64_t		 peered_at;	/* ms, 0 never */
+	int64_t		 last_heartbeat;	/* ms, 0 never */
+	char		 trust_level[16];
+};
+
+/* Common head of every IMSG_FED_* request. */
+struct fed_hdr {
+	uint32_t	 reqid;		/* echoed in fed_result */
+	char		 signer[RELAY_ID_MAX];	/* authenticated id, or "" */
+	char		 signature[SIG_HEX_MAX];	/* for the replay cache */
+	char		 remote_addr[64];	/* for logs */
+	int32_t		 header_auth;	/* X-Relay-* headers were used */
+};
+
+/* IMSG_FED_PROPOSE: unauthenticated by nature (the key is new) */
+struct fed_propose {
+	struct fed_hdr	 hdr;
+	char		 relay_id[RELAY_ID_MAX];
+	char		 public_key[PUBKEY_HEX_MAX];
+	char		 endpoint[RELAY_URL_MAX];
+	char		 display_name[RELAY_NAME_MAX];
+	char		 nonce[NONCE_MAX];
+	char		 spec_version[64];
+};
+
+/* IMSG_FED_CONFIRM */
+struct fed_confirm {
+	struct fed_hdr	 hdr;
+	char		 relay_id[RELAY_ID_MAX];
+	char		 challenge_response[SIG_HEX_MAX];
+};
+
+/* IMSG_FED_HEARTBEAT: signature already verified by the frontend */
+struct fed_heartbeat {
+	struct fed_hdr	 hdr;
+	int64_t		 timestamp;
+	int64_t		 agent_count;
+};
+
+/* IMSG_FED_REMOVE, IMSG_FED_ACCEPTED: verified by the frontend */
+#define FED_REMOVE_LEGACY	0	/* bare relay id signature */
+#define FED_REMOVE_V2		1	/* timestamped JCS body */
+struct fed_signed {
+	struct fed_hdr	 hdr;
+	int32_t		 style;		/* FED_REMOVE_* */
+	int64_t		 timestamp;	/* 0 for legacy removal */
+};
+
+/* IMSG_FED_RESULT */
+struct fed_result {
+	uint32_t	 reqid;
+	int32_t		 status;	/* HTTP status to answer */
+	char		 error[128];	/* message when status >= 400 */
+	uint32_t	 retry_after;	/* seconds, with 429 */
+	char		 nonce[NONCE_MAX];	/* propose: responder nonce */
+	int64_t		 peered_at;	/* confirm: ms */
+	char		 peer_state[16];	/* "active", "pending", ... */
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */
