@@ -100,6 +100,23 @@ enum imsg_type {
 	IMSG_FED_RESULT,	/* peer->frontend: struct fed_result */
 	IMSG_KEY_SIGN_ACCEPTED,	/* peer->keyd: peer-accepted extension */
 
+	/* peering: relayctl <-> peer engine, peer engine <-> ledgerd */
+	IMSG_CTL_SHOW_PEERS,	/* relayctl->peer: no payload */
+	IMSG_CTL_SHOW_PEER,	/* relayctl->peer: struct ctl_peer_req */
+	IMSG_CTL_SHOW_REQUESTS,	/* relayctl->peer: no payload */
+	IMSG_CTL_PEER,		/* answer: struct ctl_peer, one per row */
+	IMSG_CTL_PEER_ADD,	/* struct ctl_peer_req: url */
+	IMSG_CTL_PEER_ACCEPT,	/* struct ctl_peer_req: relay_id */
+	IMSG_CTL_PEER_DECLINE,	/* struct ctl_peer_req: relay_id */
+	IMSG_CTL_PEER_REMOVE,	/* struct ctl_peer_req: relay_id */
+	IMSG_CTL_PEER_BLOCK,	/* struct ctl_peer_req: relay_id */
+	IMSG_LDG_PEER_LOAD,	/* peer->ledgerd: struct ldg_peer_req */
+	IMSG_LDG_PEER_ROW,	/* ledgerd->peer: struct ldg_peer_row */
+	IMSG_LDG_PEER_LOADED,	/* ledgerd->peer: struct ldg_peer_result */
+	IMSG_LDG_PEER_SAVE,	/* peer->ledgerd: struct ldg_peer_row */
+	IMSG_LDG_PEER_DEL,	/* peer->ledgerd: struct ldg_peer_req */
+	IMSG_LDG_PEER_SAVED,	/* ledgerd->peer: struct ldg_peer_result */
+
 	IMSG_TYPE_MAX
 };
 
@@ -316,11 +333,31 @@ struct ldg_state {
  */
 #define FE_ROUTE_MAX	16
 #define FE_STATUS_MAX	16
+
+/*
+ * Authentication failures of federation requests, by reason: counted by
+ * the frontend that refused the request (fe_stats.auth_failures) and by
+ * the peer engine for the checks it makes itself (replay, key pinning,
+ * confirm); /metrics shows the sum as relayd_peer_auth_failures_total.
+ */
+enum auth_fail {
+	AUTH_FAIL_UNKNOWN_PEER = 0,	/* signer not a peer in that state */
+	AUTH_FAIL_BAD_SIGNATURE,	/* does not verify with its key */
+	AUTH_FAIL_TIMESTAMP,		/* outside +-5 minutes */
+	AUTH_FAIL_REPLAY,		/* (signer, signature) seen: 409 */
+	AUTH_FAIL_KEY_MISMATCH,		/* propose: new key for a known id */
+	AUTH_FAIL_CHALLENGE,		/* confirm: bad challenge_response */
+	AUTH_FAIL_POLICY,		/* allow/block list, blocked peer */
+	AUTH_FAIL_VERSION,		/* spec major version mismatch */
+	AUTH_FAIL_MAX
+};
+
 struct fe_stats {
 	int32_t		 instance;
 	uint64_t	 requests[FE_ROUTE_MAX][FE_STATUS_MAX];
 	uint64_t	 signatures[KEY_KIND_MAX];
 	uint32_t	 queue[PROC_MAX];	/* imsgs queued to each process */
+	uint64_t	 auth_failures[AUTH_FAIL_MAX];
 };
 
 /* IMSG_METRICS_REQ */
@@ -447,6 +484,55 @@ struct fed_result {
 	char		 nonce[NONCE_MAX];	/* propose: responder nonce */
 	int64_t		 peered_at;	/* confirm: ms */
 	char		 peer_state[16];	/* "active", "pending", ... */
+};
+
+/*
+ * Peering control (relayctl <-> peer engine).  Requests that name a peer
+ * carry its relay id, `peer add' carries the URL.  Show commands answer
+ * one IMSG_CTL_PEER per row, then IMSG_CTL_OK; operator actions answer
+ * IMSG_CTL_PEER with the row as it ended up (when there is one), then
+ * IMSG_CTL_OK or IMSG_CTL_FAIL with the outcome in ctl_result.msg.
+ */
+struct ctl_peer_req {
+	char		 relay_id[RELAY_ID_MAX];
+	char		 url[RELAY_URL_MAX];
+};
+
+struct ctl_peer {
+	struct peer_entry e;
+	char		 did[DID_MAX];		/* did:key of e.public_key */
+	char		 fingerprint[PUBKEY_HEX_MAX];	/* SHA-256, hex */
+	char		 reason[128];	/* why it entered its state */
+	int32_t		 extensions_known;	/* e.extensions is valid */
+};
+
+/*
+ * Peer rows in PostgreSQL (ledgerd/peers.c).  The peer engine loads the
+ * table with IMSG_LDG_PEER_LOAD once ledgerd is connected (rows come as
+ * IMSG_LDG_PEER_ROW, then IMSG_LDG_PEER_LOADED with the same reqid) and
+ * writes each change as a whole row (IMSG_LDG_PEER_SAVE, an upsert) or a
+ * deletion (IMSG_LDG_PEER_DEL); each is answered IMSG_LDG_PEER_SAVED
+ * with the reqid.  ledgerd applies them in the order received.
+ */
+struct ldg_peer_req {
+	uint32_t	 reqid;
+	char		 relay_id[RELAY_ID_MAX];	/* DEL */
+};
+
+struct ldg_peer_row {
+	uint32_t	 reqid;
+	struct peer_entry e;
+	char		 nonce[NONCE_MAX];	/* responder nonce, or "" */
+	char		 reason[128];	/* why it entered its state */
+	int32_t		 extensions_known;	/* e.extensions is valid */
+	int64_t		 created;	/* ms */
+};
+
+struct ldg_peer_result {
+	uint32_t	 reqid;
+	int32_t		 ok;		/* 1 done, 0 failed */
+	uint32_t	 rows;		/* LOADED: rows sent */
+	char		 error[128];
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */
