@@ -587,6 +587,7 @@ fe_health_finish(struct http_req *hr)
 {
 	struct fe_health_query	*q = hr->arg;
 	json_t			*o, *checks;
+	const char		*detail;
 	char			 buf[300], first[320];
 	size_t			 i;
 	int			 ok = 1, pg = 0;
@@ -618,9 +619,13 @@ fe_health_finish(struct http_req *hr)
 	if (pg == 1)
 		fe_set(checks, "postgresql", json_string("connected"));
 	else {
-		if (pg == -1)
+		detail = q->st[HEALTH_NPROCS - 1].detail;
+		/* ledgerd's detail may already name the database */
+		if (pg == -1 && strncmp(detail, "postgresql", 10) == 0)
+			strlcpy(buf, detail, sizeof(buf));
+		else if (pg == -1)
 			snprintf(buf, sizeof(buf), "postgresql unavailable: %s",
-			    q->st[HEALTH_NPROCS - 1].detail);
+			    detail);
 		else
 			strlcpy(buf, "unknown: no answer from ledgerd",
 			    sizeof(buf));

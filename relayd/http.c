@@ -68,19 +68,28 @@ http_route_lookup(const char *path, int method, int *allowed)
 	int			 m;
 
 	*allowed = 0;
+	if ((r = http_route_find(path)) == NULL)
+		return (NULL);
+	m = r->methods;
+	if (m & HTTP_GET)
+		m |= HTTP_HEAD;
+	if (method & m)
+		return (r);
+	*allowed = m;
+	return (NULL);
+}
+
+/* The route for a path, whatever the method. */
+const struct http_route *
+http_route_find(const char *path)
+{
+	const struct http_route	*r;
+
 	if (path == NULL)
 		return (NULL);
-	for (r = http_routes; r->path != NULL; r++) {
-		if (strcmp(r->path, path) != 0)
-			continue;
-		m = r->methods;
-		if (m & HTTP_GET)
-			m |= HTTP_HEAD;
-		if (method & m)
+	for (r = http_routes; r->path != NULL; r++)
+		if (strcmp(r->path, path) == 0)
 			return (r);
-		*allowed = m;
-		return (NULL);
-	}
 	return (NULL);
 }
 
@@ -481,6 +490,7 @@ http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http_listener	*l = arg;
 	struct http_server	*srv = l->srv;
+	const struct http_route	*r;
 	struct http_req		*hr;
 	struct evkeyvalq	*in;
 	struct evbuffer		*body;
@@ -498,6 +508,11 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	TAILQ_INSERT_TAIL(&srv->reqs, hr, entry);
 	in = evhttp_request_get_input_headers(req);
 	http_corrid(evhttp_find_header(in, "X-Correlation-ID"), hr->corrid);
+	/* errors before routing count for the path's route */
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if ((r = http_route_find(path)) != NULL)
+		hr->label = r->id;
 
 	if ((s = evhttp_request_get_uri(req)) == NULL ||
 	    strlen(s) > HTTP_URI_MAX) {
@@ -529,8 +544,6 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		}
 	}
 
-	uri = evhttp_request_get_evhttp_uri(req);
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if ((hr->route = http_route_lookup(path, hr->method, &allowed)) ==
 	    NULL) {
 		if (allowed == 0) {
@@ -560,12 +573,10 @@ static void
 http_count(struct http_req *hr, int status)
 {
 	struct fe_stats	*st = hr->srv->stats;
-	int		 route;
 
 	if (st == NULL)
 		return;
-	route = hr->route != NULL ? hr->route->id : ROUTE_NONE;
-	st->requests[route][metrics_status_bucket(status)]++;
+	st->requests[hr->label][metrics_status_bucket(status)]++;
 }
 
 /*

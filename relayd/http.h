@@ -109,6 +109,7 @@ struct http_req {
 	struct http_server	*srv;
 	struct evhttp_request	*req;
 	const struct http_route	*route;		/* NULL before routing */
+	int			 label;		/* route id for statistics */
 	int			 method;	/* HTTP_GET, ... */
 	int			 close;		/* answer Connection: close */
 	json_t			*body;		/* parsed JSON body or NULL */
@@ -149,6 +150,7 @@ SSL_CTX	*http_tls_ctx(const char *, size_t, const char *, size_t, char *,
 
 /* http.c: routing and request hygiene (pure) */
 const struct http_route *http_route_lookup(const char *, int, int *);
+const struct http_route *http_route_find(const char *);
 const struct http_route *http_route_byid(int);
 int	 http_corrid_sane(const char *);
 void	 http_corrid(const char *, char *);

@@ -21,8 +21,8 @@
  *
  * metrics_answer() renders everything (frontend counters summed over the
  * instances, the signatures the peer engine itself asked keyd for, counted
- * with metrics_signature(kind), queue depths from the frontends' reports and the
- * peer engine's own channels, PostgreSQL state from ledgerd's
+ * with metrics_signature(kind), queue depths from the frontends' reports
+ * and the peer engine's own channels, PostgreSQL state from ledgerd's
  * IMSG_LDG_STATE, build info) and sends the chunks on iev.
  * metrics_render() is the pure part, for tests.
  *

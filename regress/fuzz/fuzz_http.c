@@ -81,7 +81,8 @@ setup(void)
 	strlcpy(id.relay_id, "relay-6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab",
 	    sizeof(id.relay_id));
 	memset(id.public_key, 'a', 64);
-	strlcpy(id.did, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+	strlcpy(id.did,
+	    "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
 	    sizeof(id.did));
 	fe_set_identity(&id);
 	memset(&ls, 0, sizeof(ls));

@@ -44,7 +44,8 @@
 #define RELAY_ID	"relay-6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab"
 #define PUBKEY		\
 	"3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
-#define DID		"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+#define DID		\
+	"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 
 /*
  * Pure pieces.
@@ -91,6 +92,9 @@ START_TEST(route_lookup)
 	ck_assert_ptr_null(http_route_lookup(NULL, HTTP_GET, &allowed));
 	ck_assert_int_eq(allowed, 0);
 
+	ck_assert_int_eq(http_route_find("/metrics")->id, ROUTE_METRICS);
+	ck_assert_ptr_null(http_route_find("/metric"));
+	ck_assert_ptr_null(http_route_find(NULL));
 	ck_assert_int_eq(http_route_byid(ROUTE_MANIFEST)->id, ROUTE_MANIFEST);
 	ck_assert_ptr_null(http_route_byid(ROUTE_NONE));
 	ck_assert_ptr_null(http_route_byid(ROUTE_MAX));
@@ -274,8 +278,8 @@ START_TEST(metrics_text)
 
 	ck_assert_ptr_nonnull(strstr(s,
 	    "# TYPE relayd_http_requests_total counter\n"));
-	ck_assert_ptr_nonnull(strstr(s,
-	    "relayd_http_requests_total{route=\"/health\",status=\"200\"} 9\n"));
+	ck_assert_ptr_nonnull(strstr(s, "relayd_http_requests_total{"
+	    "route=\"/health\",status=\"200\"} 9\n"));
 	ck_assert_ptr_nonnull(strstr(s,
 	    "relayd_http_requests_total{route=\"none\",status=\"404\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(s, "relayd_http_requests_total{route=\""
@@ -327,6 +331,7 @@ static int		 fake_refuse;		/* keyd refuses */
 static int		 nsign[KEY_KIND_MAX];	/* signing requests */
 static int		 nstatus[PROC_MAX];
 static char		*last_doc;		/* last document to sign */
+static const char	*ldg_detail = "connection refused";
 
 struct fake_msg {
 	enum proc_id	 to;
@@ -435,7 +440,7 @@ fake_react(int fd, short event, void *arg)
 		st.proc = m->to;
 		st.healthy = fake_healthy[m->to];
 		strlcpy(st.detail, m->to == PROC_LEDGERD && !st.healthy ?
-		    "connection refused" : "fine", sizeof(st.detail));
+		    ldg_detail : "fine", sizeof(st.detail));
 		fe_status_answer(m->to, &st);
 		break;
 	case IMSG_FE_STATS:
@@ -833,8 +838,7 @@ START_TEST(identity_doc)
 
 	/* an insane correlation id is replaced by a UUIDv4 */
 	snprintf(raw, sizeof(raw), "GET /federation/v1/identity HTTP/1.1\r\n"
-	    "Host: t\r\nX-Correlation-ID: %s\r\n\r\n",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    "Host: t\r\nX-Correlation-ID: %065d\r\n\r\n", 0);
 	request(raw, strlen(raw), &r);
 	ck_assert_int_eq(uuid_valid(resp_header(&r, "X-Correlation-ID", h,
 	    sizeof(h))), 1);
@@ -1002,6 +1006,13 @@ START_TEST(health)
 	    "refused\",\"routed\":\"ok\"},\"error\":\"postgresql unavailable: "
 	    "connection refused\",\"status\":\"unavailable\"}");
 	free(r.body);
+	/* a detail that names the database already is not prefixed again */
+	ldg_detail = "postgresql unavailable: server closed the connection";
+	get("/health", &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"postgresql\":\"postgresql "
+	    "unavailable: server closed the connection\""));
+	free(r.body);
 	fake_healthy[PROC_LEDGERD] = 1;
 
 	/* routed does not answer: 503 after the deadline */
@@ -1039,6 +1050,7 @@ START_TEST(metrics_route)
 {
 	struct resp	 r;
 	char		 h[128];
+	const char	*raw;
 
 	server_setup();
 	identity_set();
@@ -1046,8 +1058,14 @@ START_TEST(metrics_route)
 	free(r.body);
 	get("/nope", &r);
 	free(r.body);
+	raw = "POST /health HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}";
+	request(raw, strlen(raw), &r);
+	free(r.body);
 	get("/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
+	/* an error before routing counts for the path's route */
+	ck_assert_ptr_nonnull(strstr(r.body, "relayd_http_requests_total{"
+	    "route=\"/health\",status=\"405\"} 1\n"));
 	ck_assert_str_eq(resp_header(&r, "Content-Type", h, sizeof(h)),
 	    "text/plain; version=0.0.4; charset=utf-8");
 	/* this frontend's counters reached the (fake) peer engine first */
