@@ -504,6 +504,7 @@ struct ctl_peer {
 	char		 fingerprint[PUBKEY_HEX_MAX];	/* SHA-256, hex */
 	char		 reason[128];	/* why it entered its state */
 	int32_t		 extensions_known;	/* e.extensions is valid */
+	int64_t		 cooldown_until;	/* ms: re-peering refused */
 };
 
 /*
@@ -526,6 +527,7 @@ struct ldg_peer_row {
 	char		 reason[128];	/* why it entered its state */
 	int32_t		 extensions_known;	/* e.extensions is valid */
 	int64_t		 created;	/* ms */
+	int64_t		 cooldown_until;	/* ms: re-peering refused */
 };
 
 struct ldg_peer_result {
