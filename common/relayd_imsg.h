@@ -358,6 +358,7 @@ struct fe_stats {
 	uint64_t	 signatures[KEY_KIND_MAX];
 	uint32_t	 queue[PROC_MAX];	/* imsgs queued to each process */
 	uint64_t	 auth_failures[AUTH_FAIL_MAX];
+	uint64_t	 ip_rate_limited;	/* per-IP 429s (fedauth.h) */
 };
 
 /* IMSG_METRICS_REQ */
