@@ -253,8 +253,11 @@ fe_cfg_done(void)
 
 	if (have_ncfg)
 		fe_set_conf(&ncfg);
-	if (!TAILQ_EMPTY(&nlistens))
+	if (!TAILQ_EMPTY(&nlistens)) {
+		/* requests in progress go with the old listeners */
+		fe_cleanup();
 		http_server_close_listeners(fe_state.http);
+	}
 	while ((fl = TAILQ_FIRST(&nlistens)) != NULL) {
 		TAILQ_REMOVE(&nlistens, fl, entry);
 		ssl = NULL;

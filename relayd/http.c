@@ -159,7 +159,10 @@ http_body_check(int reads_body, const char *clen, const char *te,
     size_t len, uint64_t limit, char *msg, size_t msglen)
 {
 	if (!reads_body) {
-		if (te != NULL || (clen != NULL && strcmp(clen, "0") != 0)) {
+		/* Content-Length: 0 (or 00...) announces no body */
+		if (clen != NULL)
+			clen += strspn(clen, "0");
+		if (te != NULL || (clen != NULL && *clen != '\0')) {
 			snprintf(msg, msglen, "request body not allowed");
 			return (400);
 		}

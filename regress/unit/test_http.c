@@ -193,6 +193,10 @@ START_TEST(body_limit)
 	    sizeof(msg)), 0);
 	ck_assert_int_eq(http_body_check(0, "0", NULL, 0, 10, msg,
 	    sizeof(msg)), 0);
+	ck_assert_int_eq(http_body_check(0, "000", NULL, 0, 10, msg,
+	    sizeof(msg)), 0);
+	ck_assert_int_eq(http_body_check(0, "010", NULL, 0, 10, msg,
+	    sizeof(msg)), 400);
 	ck_assert_int_eq(http_body_check(0, "5", NULL, 0, 10, msg,
 	    sizeof(msg)), 400);
 	ck_assert_str_eq(msg, "request body not allowed");
@@ -1046,6 +1050,48 @@ START_TEST(health)
 }
 END_TEST
 
+static void
+deadline_cb(int fd, short event, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* The client leaves while its request waits for an engine. */
+START_TEST(client_gone)
+{
+	struct bufferevent	*bev;
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 5, 0 };
+	const char		*raw;
+	int			 expired = 0;
+
+	server_setup();
+	fake_silent[PROC_ROUTED] = 1;
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(bufferevent_socket_connect(bev,
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	raw = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+	bufferevent_write(bev, raw, strlen(raw));
+	event_base_once(base, -1, EV_TIMEOUT, deadline_cb, &expired, &tv);
+	while (nstatus[PROC_ROUTED] == 0 && !expired)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(nstatus[PROC_ROUTED], 1);
+	ck_assert(!TAILQ_EMPTY(&fstate.health));
+	bufferevent_free(bev);		/* gone, with the request pending */
+
+	/* the deadline answers into the closed connection, harmlessly */
+	while (!TAILQ_EMPTY(&fstate.http->reqs) && !expired)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert(TAILQ_EMPTY(&fstate.http->reqs));
+	ck_assert(TAILQ_EMPTY(&fstate.health));
+	server_teardown();
+}
+END_TEST
+
 START_TEST(metrics_route)
 {
 	struct resp	 r;
@@ -1490,6 +1536,7 @@ http_suite(void)
 	tcase_add_test(tc, body_too_large);
 	tcase_add_test(tc, keepalive);
 	tcase_add_test(tc, health);
+	tcase_add_test(tc, client_gone);
 	tcase_add_test(tc, metrics_route);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, signing_timeout);
