@@ -40,6 +40,21 @@ static struct fe_stats	 fe_reports[PROC_MAX_INSTANCES];
 static int		 fe_reported[PROC_MAX_INSTANCES];
 /* Signatures the rendering process itself asked for. */
 static uint64_t		 self_signatures[KEY_KIND_MAX];
+/* Federation checks the rendering process itself made. */
+static uint64_t		 self_auth_failures[AUTH_FAIL_MAX];
+static uint64_t		 self_peer_limited;
+
+/* enum auth_fail, as labels */
+static const char *const auth_fail_labels[AUTH_FAIL_MAX] = {
+	[AUTH_FAIL_UNKNOWN_PEER] = "unknown_peer",
+	[AUTH_FAIL_BAD_SIGNATURE] = "bad_signature",
+	[AUTH_FAIL_TIMESTAMP] = "timestamp",
+	[AUTH_FAIL_REPLAY] = "replay",
+	[AUTH_FAIL_KEY_MISMATCH] = "key_mismatch",
+	[AUTH_FAIL_CHALLENGE] = "challenge",
+	[AUTH_FAIL_POLICY] = "policy",
+	[AUTH_FAIL_VERSION] = "version"
+};
 
 int
 metrics_status_bucket(int status)
@@ -98,11 +113,26 @@ metrics_signature(int kind)
 }
 
 void
+metrics_auth_failure(int reason)
+{
+	if (reason >= 0 && reason < AUTH_FAIL_MAX)
+		self_auth_failures[reason]++;
+}
+
+void
+metrics_peer_limited(void)
+{
+	self_peer_limited++;
+}
+
+void
 metrics_reset(void)
 {
 	memset(fe_reports, 0, sizeof(fe_reports));
 	memset(fe_reported, 0, sizeof(fe_reported));
 	memset(self_signatures, 0, sizeof(self_signatures));
+	memset(self_auth_failures, 0, sizeof(self_auth_failures));
+	self_peer_limited = 0;
 }
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -170,6 +200,30 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 	for (k = KEY_KIND_NONE + 1; k < KEY_KIND_MAX; k++)
 		evbuffer_add_printf(b, "relayd_signatures_total{kind=\"%s\"} "
 		    "%llu\n", audit_kind_name(k), (unsigned long long)sigs[k]);
+
+	metrics_head(b, "relayd_peer_auth_failures_total", "counter",
+	    "Federation requests refused by authentication, by reason.");
+	for (k = 0; k < AUTH_FAIL_MAX; k++) {
+		n = self_auth_failures[k];
+		for (i = 0; i < PROC_MAX_INSTANCES; i++)
+			if (fe_reported[i])
+				n += fe_reports[i].auth_failures[k];
+		evbuffer_add_printf(b, "relayd_peer_auth_failures_total{"
+		    "reason=\"%s\"} %llu\n", auth_fail_labels[k],
+		    (unsigned long long)n);
+	}
+
+	metrics_head(b, "relayd_rate_limited_total", "counter",
+	    "Federation requests refused with 429: per client address "
+	    "(frontends) or per authenticated peer (peer engine).");
+	n = 0;
+	for (i = 0; i < PROC_MAX_INSTANCES; i++)
+		if (fe_reported[i])
+			n += fe_reports[i].ip_rate_limited;
+	evbuffer_add_printf(b, "relayd_rate_limited_total{scope=\"ip\"} "
+	    "%llu\n", (unsigned long long)n);
+	evbuffer_add_printf(b, "relayd_rate_limited_total{scope=\"peer\"} "
+	    "%llu\n", (unsigned long long)self_peer_limited);
 
 	metrics_head(b, "relayd_imsg_queue_depth", "gauge",
 	    "Messages queued from one process to another.");

@@ -21,7 +21,9 @@
  *
  * metrics_answer() renders everything (frontend counters summed over the
  * instances, the signatures the peer engine itself asked keyd for, counted
- * with metrics_signature(kind), queue depths from the frontends' reports
+ * with metrics_signature(kind), the federation checks it made itself,
+ * counted with metrics_auth_failure(AUTH_FAIL_*) and
+ * metrics_peer_limited() (a per-peer 429), queue depths from the frontends' reports
  * and the peer engine's own channels, PostgreSQL state from ledgerd's
  * IMSG_LDG_STATE, build info) and sends the chunks on iev.
  * metrics_render() is the pure part, for tests.
@@ -29,6 +31,8 @@
  * Series:
  *	relayd_http_requests_total{route,status}	counter
  *	relayd_signatures_total{kind}			counter
+ *	relayd_peer_auth_failures_total{reason}		counter
+ *	relayd_rate_limited_total{scope="ip"|"peer"}	counter
  *	relayd_imsg_queue_depth{from,to}		gauge
  *	relayd_postgresql_up				gauge
  *	relayd_build_info{version}			gauge, 1
@@ -53,6 +57,8 @@ struct metrics_self {
 
 int	 metrics_fe_stats(const struct fe_stats *);
 void	 metrics_signature(int);
+void	 metrics_auth_failure(int);
+void	 metrics_peer_limited(void);
 void	 metrics_render(struct evbuffer *, const struct metrics_self *);
 void	 metrics_answer(struct proc *, struct imsgev *, uint32_t,
 	    const struct ldg_state *);
