@@ -119,6 +119,7 @@ route_graph_new(void)
 		return NULL;
 	arc4random_buf(g->g_key, sizeof(g->g_key));
 	arc4random_buf(&g->g_ekey, sizeof(g->g_ekey));
+	g->g_efree = ROUTE_NONE;
 	if (nhash_resize(g, NHASH_MIN) == -1 ||
 	    ehash_resize(g, EHASH_MIN) == -1) {
 		route_graph_free(g);
@@ -154,7 +155,6 @@ route_graph_free(struct route_graph *g)
 	free(g->e_lat);
 	free(g->e_rel);
 	free(g->e_risk);
-	free(g->e_free);
 	free(g->g_nhash);
 	free(g->g_ehash);
 	free(g);
@@ -279,7 +279,6 @@ edges_grow(struct route_graph *g)
 	GROW(g->e_lat, cap);
 	GROW(g->e_rel, cap);
 	GROW(g->e_risk, cap);
-	GROW(g->e_free, cap);
 	g->g_ecap = cap;
 	return 0;
 }
@@ -640,18 +639,18 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 		if (ehash_resize(g, (g->g_ehmask + 1) * 2) == -1)
 			return -1;
 	}
-	if (g->g_efree == 0 && g->g_ebound == g->g_ecap &&
+	if (g->g_efree == ROUTE_NONE && g->g_ebound == g->g_ecap &&
 	    edges_grow(g) == -1)
 		return -1;
-	e = g->g_efree > 0 ? g->e_free[g->g_efree - 1] : g->g_ebound;
+	e = g->g_efree != ROUTE_NONE ? g->g_efree : g->g_ebound;
 	if (vec_push(&g->n_out[u], v, e, &opos) == -1)
 		return -1;
 	if (vec_push(&g->n_in[v], u, e, &ipos) == -1) {
 		g->n_out[u].v_len--;
 		return -1;
 	}
-	if (g->g_efree > 0)
-		g->g_efree--;
+	if (g->g_efree != ROUTE_NONE)
+		g->g_efree = g->e_to[e];
 	else
 		g->g_ebound++;
 	g->e_from[e] = u;
@@ -692,8 +691,8 @@ edge_unlink(struct route_graph *g, uint32_t e)
 	if (moved != ROUTE_NONE)
 		g->e_inpos[moved] = g->e_inpos[e];
 	g->e_from[e] = ROUTE_NONE;
-	g->e_to[e] = ROUTE_NONE;
-	g->e_free[g->g_efree++] = e;
+	g->e_to[e] = g->g_efree;
+	g->g_efree = e;
 	g->g_elive--;
 	g->g_gen++;
 }

@@ -2,28 +2,37 @@
  * Pareto frontier over (trust max, cost min, latency min, reliability
  * max): multi-criteria label setting (Martins).
  *
- * A label is one real path: its four values, its node, the label it
- * extends and the edge taken.  Tentative labels wait in a binary heap
- * ordered lexicographically by po_order (each dimension best first).
+ * A label is one real path: its four values, the label it extends and
+ * the edge taken.  Each node keeps one array of its labels, permanent
+ * ones first; a permanent label is named by (node, index) and never
+ * moves, so predecessors are stable.  A binary heap holds the
+ * nodes that have tentative labels, keyed by their lexicographically
+ * best one (po_order, each dimension best first), with decrease- and
+ * increase-key through a position array: the heap never holds more than
+ * V entries, and dominance checks scan contiguous memory.
+ *
  * Extending a label never makes it lexicographically better (all four
  * dimensions are monotone), and a label that dominates another is
- * lexicographically no worse, so a popped label is never dominated by
+ * lexicographically no worse, so the label popped is never dominated by
  * anything found later: it becomes permanent and is extended along its
  * node's out-edges.
  *
  * A new label at v is dropped if any label at v (permanent or tentative)
- * is at least as good in every dimension; otherwise it evicts the
- * tentative labels it dominates.  Evicted labels stay in the heap, marked
- * dead, and go to the free list when popped (lazy deletion).
+ * is at least as good in every dimension; otherwise it removes the
+ * tentative labels it dominates.
  *
- * The bound L (po_max_labels) is enforced at both ends: a node with L
- * permanent labels takes no more, and a node whose permanent plus
- * tentative labels would exceed L evicts its lexicographically worst
- * tentative one.  An evicted label is behind L - perm tentative labels
- * that pop before it, so it could never have become permanent: the bound
- * keeps each node's L lexicographically best labels of what reaches it,
- * and costs O(L) per insertion.  Each label the bound removes is counted
- * in route_pareto_discarded(); zero means the frontier is exact.
+ * The bound L (po_max_labels) limits the permanent labels per node.  As
+ * labels settle in lexicographic order, a node's first L permanent labels
+ * are the L lexicographically best non-dominated labels of all that reach
+ * it; once it has L, its waiting labels are dropped and later ones
+ * refused.  (Tentative labels are not capped: a label dropped for the
+ * bound early could be needed again when one new label dominates several
+ * of those ahead of it.)  A node's tentative labels come from the at most
+ * L permanent labels of each predecessor, so they stay few.  Each label
+ * the bound removes is counted in route_pareto_discarded(); zero means
+ * the frontier is exact.  Upstream truncation changes what reaches a node
+ * downstream, so a bounded frontier is an approximation, but every label
+ * in it is a real path with its exact weights.
  */
 #include "config.h"
 
@@ -35,20 +44,29 @@
 #include "route.h"
 #include "route_impl.h"
 
-struct plabel {
+struct plab {
 	double		 l_trust;
 	double		 l_rel;
 	int64_t		 l_cost;
 	int64_t		 l_lat;
-	uint32_t	 l_node;	/* ROUTE_NONE: dead or free */
-	uint32_t	 l_pred;	/* label extended */
-	uint32_t	 l_edge;	/* edge taken from l_pred's node */
-	uint32_t	 l_next;	/* node list or free list */
+	uint32_t	 l_edge;	/* edge taken, ROUTE_NONE at the source */
+	uint32_t	 l_pidx;	/* the label extended, at the edge's tail */
+};
+
+/*
+ * A node's labels: permanent ones in [0, pl_np) in the order they were
+ * settled (they never move), tentative ones in [pl_np, pl_np + pl_nt).
+ */
+struct plist {
+	struct plab	*pl_lab;
+	uint32_t	 pl_np;
+	uint32_t	 pl_nt;
+	uint32_t	 pl_cap;
 };
 
 struct pheap {
 	uint64_t	 h_key;		/* primary dimension's order key */
-	uint32_t	 h_lab;
+	uint32_t	 h_node;
 };
 
 struct route_pareto {
@@ -58,25 +76,14 @@ struct route_pareto {
 	uint32_t	 p_n;		/* node bound of the run */
 	struct route_pareto_opts p_opts;
 	size_t		 p_discarded;
-
-	struct plabel	*p_lab;
-	uint32_t	 p_nlab;
-	uint32_t	 p_labcap;
-	uint32_t	 p_free;	/* free list head */
-	uint32_t	 p_live;	/* permanent labels */
-
-	struct pheap	*p_heap;
-	size_t		 p_hlen;
-	size_t		 p_hcap;
+	size_t		 p_live;	/* permanent labels */
 
 	size_t		 p_ncap;
-	uint32_t	*p_perm;	/* per node: permanent list head */
-	uint32_t	*p_nperm;
-	uint32_t	*p_tent;	/* per node: tentative list head */
-	uint32_t	*p_ntent;
-	uint32_t	*p_off;		/* results: node v's labels are */
-	uint32_t	*p_res;		/* p_res[p_off[v] .. p_off[v+1]) */
-	size_t		 p_rescap;
+	struct plist	*p_lab;		/* per node */
+	uint32_t	*p_best;	/* slot of the best tentative */
+	uint32_t	*p_pos;		/* heap position, or ROUTE_NONE */
+	struct pheap	*p_heap;
+	uint32_t	 p_hlen;
 };
 
 void
@@ -99,16 +106,16 @@ route_pareto_new(void)
 void
 route_pareto_free(struct route_pareto *p)
 {
+	size_t	 v;
+
 	if (p == NULL)
 		return;
+	for (v = 0; v < p->p_ncap; v++)
+		free(p->p_lab[v].pl_lab);
 	free(p->p_lab);
+	free(p->p_best);
+	free(p->p_pos);
 	free(p->p_heap);
-	free(p->p_perm);
-	free(p->p_nperm);
-	free(p->p_tent);
-	free(p->p_ntent);
-	free(p->p_off);
-	free(p->p_res);
 	free(p);
 }
 
@@ -140,60 +147,70 @@ static int
 pareto_reserve(struct route_pareto *p, size_t n)
 {
 	void	*np;
-	size_t	 cap;
+	size_t	 cap, v;
 
-	if (n + 1 <= p->p_ncap)
+	if (n <= p->p_ncap)
 		return 0;
-	cap = n + 1 + n / 4;
+	cap = n + n / 4;
 #define RESERVE(f) do {							\
 	if ((np = reallocarray(p->f, cap, sizeof(*p->f))) == NULL)	\
 		return -1;						\
 	p->f = np;							\
 } while (0)
-	RESERVE(p_perm);
-	RESERVE(p_nperm);
-	RESERVE(p_tent);
-	RESERVE(p_ntent);
-	RESERVE(p_off);
+	RESERVE(p_best);
+	RESERVE(p_pos);
+	RESERVE(p_heap);
+	RESERVE(p_lab);
+	for (v = p->p_ncap; v < cap; v++)
+		memset(&p->p_lab[v], 0, sizeof(p->p_lab[v]));
 #undef RESERVE
 	p->p_ncap = cap;
 	return 0;
 }
 
-static uint32_t
-label_alloc(struct route_pareto *p)
+/* add a tentative label; the array may move */
+static int
+tent_push(struct plist *pl, const struct plab *x)
 {
-	struct plabel	*nl;
-	uint32_t	 l, cap;
+	struct plab	*nl;
+	uint32_t	 cap;
 
-	if ((l = p->p_free) != ROUTE_NONE) {
-		p->p_free = p->p_lab[l].l_next;
-		return l;
-	}
-	if (p->p_nlab == p->p_labcap) {
-		if (p->p_labcap >= ROUTE_EDGES_MAX) {
+	if (pl->pl_np + pl->pl_nt == pl->pl_cap) {
+		if (pl->pl_cap >= ROUTE_EDGES_MAX) {
 			errno = EOVERFLOW;
-			return ROUTE_NONE;
+			return -1;
 		}
-		cap = p->p_labcap == 0 ? 1024 : p->p_labcap * 2;
-		if ((nl = reallocarray(p->p_lab, cap, sizeof(*nl))) == NULL)
-			return ROUTE_NONE;
-		p->p_lab = nl;
-		p->p_labcap = cap;
+		cap = pl->pl_cap == 0 ? 4 : pl->pl_cap * 2;
+		if ((nl = reallocarray(pl->pl_lab, cap, sizeof(*nl))) == NULL)
+			return -1;
+		pl->pl_lab = nl;
+		pl->pl_cap = cap;
 	}
-	return p->p_nlab++;
+	pl->pl_lab[pl->pl_np + pl->pl_nt++] = *x;
+	return 0;
 }
 
+/* remove the tentative label in slot i */
 static void
-label_free(struct route_pareto *p, uint32_t l)
+tent_del(struct plist *pl, uint32_t i)
 {
-	p->p_lab[l].l_node = ROUTE_NONE;
-	p->p_lab[l].l_next = p->p_free;
-	p->p_free = l;
+	pl->pl_lab[i] = pl->pl_lab[pl->pl_np + --pl->pl_nt];
+}
+
+/* make the tentative label in slot i the next permanent one */
+static void
+tent_settle(struct plist *pl, uint32_t i)
+{
+	struct plab	 x;
+
+	x = pl->pl_lab[i];
+	pl->pl_lab[i] = pl->pl_lab[pl->pl_np];
+	pl->pl_lab[pl->pl_np++] = x;
+	pl->pl_nt--;
 }
 
 static uint64_t
-dim_key(const struct plabel *a, enum route_dim d)
+dim_key(const struct plab *a, enum route_dim d)
 {
 	switch (d) {
 	case ROUTE_DIM_TRUST:
@@ -209,8 +226,8 @@ dim_key(const struct plabel *a, enum route_dim d)
 
 /* lexicographic order: < 0 if a comes first */
 static int
-label_cmp(const struct route_pareto *p, const struct plabel *a,
-    const struct plabel *b)
+label_cmp(const struct route_pareto *p, const struct plab *a,
+    const struct plab *b)
 {
 	uint64_t	 ka, kb;
 	size_t		 i;
@@ -224,6 +241,20 @@ label_cmp(const struct route_pareto *p, const struct plabel *a,
 	return 0;
 }
 
+/* a is at least as good as b in every dimension */
+static int
+covers(const struct plab *a, const struct plab *b)
+{
+	return a->l_trust >= b->l_trust && a->l_cost <= b->l_cost &&
+	    a->l_lat <= b->l_lat && a->l_rel >= b->l_rel;
+}
+
+static const struct plab *
+best_of(const struct route_pareto *p, uint32_t v)
+{
+	return &p->p_lab[v].pl_lab[p->p_best[v]];
+}
+
 static int
 heap_less(const struct route_pareto *p, const struct pheap *a,
     const struct pheap *b)
@@ -232,170 +263,103 @@ heap_less(const struct route_pareto *p, const struct pheap *a,
 
 	if (a->h_key != b->h_key)
 		return a->h_key < b->h_key;
-	c = label_cmp(p, &p->p_lab[a->h_lab], &p->p_lab[b->h_lab]);
+	c = label_cmp(p, best_of(p, a->h_node), best_of(p, b->h_node));
 	if (c != 0)
 		return c < 0;
-	return a->h_lab < b->h_lab;
+	return a->h_node < b->h_node;
 }
 
-static int
-heap_push(struct route_pareto *p, uint32_t l)
+static void
+heap_place(struct route_pareto *p, uint32_t i, const struct pheap *x)
 {
-	struct pheap	*nh, x;
-	size_t		 i, up, cap;
+	p->p_heap[i] = *x;
+	p->p_pos[x->h_node] = i;
+}
 
-	if (p->p_hlen == p->p_hcap) {
-		cap = p->p_hcap == 0 ? 1024 : p->p_hcap * 2;
-		if ((nh = reallocarray(p->p_heap, cap, sizeof(*nh))) == NULL)
-			return -1;
-		p->p_heap = nh;
-		p->p_hcap = cap;
-	}
-	x.h_key = dim_key(&p->p_lab[l], p->p_opts.po_order[0]);
-	x.h_lab = l;
-	for (i = p->p_hlen++; i > 0; i = up) {
+static void
+heap_sift(struct route_pareto *p, uint32_t i)
+{
+	struct pheap	 x = p->p_heap[i];
+	uint32_t	 up, c, n = p->p_hlen;
+
+	while (i > 0) {
 		up = (i - 1) / 2;
 		if (!heap_less(p, &x, &p->p_heap[up]))
 			break;
-		p->p_heap[i] = p->p_heap[up];
+		heap_place(p, i, &p->p_heap[up]);
+		i = up;
 	}
-	p->p_heap[i] = x;
-	return 0;
-}
-
-static uint32_t
-heap_pop(struct route_pareto *p)
-{
-	struct pheap	 x;
-	uint32_t	 top;
-	size_t		 i, c, n;
-
-	top = p->p_heap[0].h_lab;
-	n = --p->p_hlen;
-	if (n == 0)
-		return top;
-	x = p->p_heap[n];
-	for (i = 0; (c = 2 * i + 1) < n; i = c) {
+	while ((c = 2 * i + 1) < n) {
 		if (c + 1 < n && heap_less(p, &p->p_heap[c + 1],
 		    &p->p_heap[c]))
 			c++;
 		if (!heap_less(p, &p->p_heap[c], &x))
 			break;
-		p->p_heap[i] = p->p_heap[c];
+		heap_place(p, i, &p->p_heap[c]);
+		i = c;
 	}
-	p->p_heap[i] = x;
-	return top;
-}
-
-/* a is at least as good as b in every dimension */
-static int
-covers(const struct plabel *a, const struct plabel *b)
-{
-	return a->l_trust >= b->l_trust && a->l_cost <= b->l_cost &&
-	    a->l_lat <= b->l_lat && a->l_rel >= b->l_rel;
+	heap_place(p, i, &x);
 }
 
 /*
- * Offer the label in slot nl (filled in, not yet linked) to its node.
- * Returns 1 if kept, 0 if dropped (the slot is then freed), -1 on error.
+ * Node v's tentative labels changed: find the best again and move v in
+ * the heap, in, or out of it.
  */
-static int
-offer(struct route_pareto *p, uint32_t nl)
-{
-	struct plabel	*lab = p->p_lab, *x = &lab[nl];
-	uint32_t	 v = x->l_node, l, *prev, worst, *wprev;
-	size_t		 bound = p->p_opts.po_max_labels;
-
-	for (l = p->p_perm[v]; l != ROUTE_NONE; l = lab[l].l_next)
-		if (covers(&lab[l], x))
-			goto drop;
-	for (l = p->p_tent[v]; l != ROUTE_NONE; l = lab[l].l_next)
-		if (covers(&lab[l], x))
-			goto drop;
-	if (bound > 0 && p->p_nperm[v] >= bound) {
-		p->p_discarded++;
-		goto drop;
-	}
-	/* evict what the new label dominates */
-	prev = &p->p_tent[v];
-	while ((l = *prev) != ROUTE_NONE) {
-		if (covers(x, &lab[l])) {
-			*prev = lab[l].l_next;
-			lab[l].l_node = ROUTE_NONE;	/* dead in the heap */
-			p->p_ntent[v]--;
-		} else
-			prev = &lab[l].l_next;
-	}
-	x->l_next = p->p_tent[v];
-	p->p_tent[v] = nl;
-	p->p_ntent[v]++;
-	if (heap_push(p, nl) == -1) {
-		p->p_tent[v] = x->l_next;
-		p->p_ntent[v]--;
-		return -1;
-	}
-	if (bound == 0 || p->p_nperm[v] + p->p_ntent[v] <= bound)
-		return 1;
-	/* over the bound: evict the lexicographically worst tentative */
-	worst = p->p_tent[v];
-	wprev = &p->p_tent[v];
-	for (prev = &p->p_tent[v]; (l = *prev) != ROUTE_NONE;
-	    prev = &lab[l].l_next) {
-		if (label_cmp(p, &lab[l], &lab[worst]) > 0) {
-			worst = l;
-			wprev = prev;
-		}
-	}
-	*wprev = lab[worst].l_next;
-	lab[worst].l_node = ROUTE_NONE;
-	p->p_ntent[v]--;
-	p->p_discarded++;
-	return worst == nl ? 0 : 1;
- drop:
-	label_free(p, nl);
-	return 0;
-}
-
-/* move label l from its node's tentative list to the permanent list */
 static void
-make_permanent(struct route_pareto *p, uint32_t l)
+node_update(struct route_pareto *p, uint32_t v)
 {
-	struct plabel	*lab = p->p_lab;
-	uint32_t	 v = lab[l].l_node, *prev;
+	const struct plist	*pl = &p->p_lab[v];
+	struct pheap		 x;
+	uint32_t		 i, b, end, pos = p->p_pos[v];
 
-	for (prev = &p->p_tent[v]; *prev != l; prev = &lab[*prev].l_next)
-		;
-	*prev = lab[l].l_next;
-	p->p_ntent[v]--;
-	lab[l].l_next = p->p_perm[v];
-	p->p_perm[v] = l;
-	p->p_nperm[v]++;
-	p->p_live++;
+	if (pl->pl_nt == 0) {
+		if (pos == ROUTE_NONE)
+			return;
+		p->p_pos[v] = ROUTE_NONE;
+		if (pos == --p->p_hlen)
+			return;
+		heap_place(p, pos, &p->p_heap[p->p_hlen]);
+		heap_sift(p, pos);
+		return;
+	}
+	b = pl->pl_np;
+	end = pl->pl_np + pl->pl_nt;
+	for (i = b + 1; i < end; i++)
+		if (label_cmp(p, &pl->pl_lab[i], &pl->pl_lab[b]) < 0)
+			b = i;
+	p->p_best[v] = b;
+	x.h_key = dim_key(&pl->pl_lab[b], p->p_opts.po_order[0]);
+	x.h_node = v;
+	if (pos == ROUTE_NONE)
+		pos = p->p_hlen++;
+	heap_place(p, pos, &x);
+	heap_sift(p, pos);
 }
 
+/* offer a new label to node v */
 static int
-collect(struct route_pareto *p)
+offer(struct route_pareto *p, uint32_t v, const struct plab *x)
 {
-	uint32_t	*nr, v, l, i, n = p->p_n;
-	size_t		 total = 0;
+	struct plist	*pl = &p->p_lab[v];
+	size_t		 bound = p->p_opts.po_max_labels;
+	uint32_t	 i;
 
-	for (v = 0; v < n; v++) {
-		p->p_off[v] = (uint32_t)total;
-		total += p->p_nperm[v];
+	for (i = 0; i < pl->pl_np + pl->pl_nt; i++)
+		if (covers(&pl->pl_lab[i], x))
+			return 0;
+	if (bound > 0 && pl->pl_np >= bound) {
+		p->p_discarded++;
+		return 0;
 	}
-	p->p_off[n] = (uint32_t)total;
-	if (total > p->p_rescap) {
-		if ((nr = reallocarray(p->p_res, total, sizeof(*nr))) == NULL)
-			return -1;
-		p->p_res = nr;
-		p->p_rescap = total;
+	for (i = pl->pl_np; i < pl->pl_np + pl->pl_nt;) {
+		if (covers(x, &pl->pl_lab[i]))
+			tent_del(pl, i);
+		else
+			i++;
 	}
-	/* permanent lists are newest first; store them in pop order */
-	for (v = 0; v < n; v++) {
-		i = p->p_off[v + 1];
-		for (l = p->p_perm[v]; l != ROUTE_NONE; l = p->p_lab[l].l_next)
-			p->p_res[--i] = l;
-	}
+	if (tent_push(pl, x) == -1)
+		return -1;
+	node_update(p, v);
 	return 0;
 }
 
@@ -404,9 +368,10 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
     uint32_t src, const struct route_pareto_opts *opts)
 {
 	struct route_pareto_opts	 def;
-	const struct route_vec		*vp;
-	struct plabel			*x, *y;
-	uint32_t			 l, nl, v, e, i, n;
+	const struct route_adj		*adj;
+	struct plist			*pl;
+	struct plab			 x, y;
+	uint32_t			 u, v, e, i, k, len, n;
 
 	p->p_valid = 0;
 	if (opts == NULL) {
@@ -425,55 +390,57 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
 	p->p_n = n;
 	p->p_gen = g->g_gen;
 	p->p_discarded = 0;
-	p->p_nlab = 0;
-	p->p_free = ROUTE_NONE;
 	p->p_live = 0;
 	p->p_hlen = 0;
 	for (v = 0; v < n; v++) {
-		p->p_perm[v] = p->p_tent[v] = ROUTE_NONE;
-		p->p_nperm[v] = p->p_ntent[v] = 0;
+		p->p_lab[v].pl_np = 0;
+		p->p_lab[v].pl_nt = 0;
+		p->p_pos[v] = ROUTE_NONE;
 	}
 
-	if ((l = label_alloc(p)) == ROUTE_NONE)
-		return -1;
-	x = &p->p_lab[l];
-	x->l_trust = 1.0;
-	x->l_rel = 1.0;
-	x->l_cost = 0;
-	x->l_lat = 0;
-	x->l_node = src;
-	x->l_pred = ROUTE_NONE;
-	x->l_edge = ROUTE_NONE;
-	if (offer(p, l) == -1)
+	x.l_trust = 1.0;
+	x.l_rel = 1.0;
+	x.l_cost = 0;
+	x.l_lat = 0;
+	x.l_edge = ROUTE_NONE;
+	x.l_pidx = ROUTE_NONE;
+	if (offer(p, src, &x) == -1)
 		return -1;
 
 	while (p->p_hlen > 0) {
-		l = heap_pop(p);
-		if (p->p_lab[l].l_node == ROUTE_NONE) {
-			label_free(p, l);	/* evicted while queued */
-			continue;
+		/* the lexicographically first tentative label */
+		u = p->p_heap[0].h_node;
+		pl = &p->p_lab[u];
+		tent_settle(pl, p->p_best[u]);
+		k = pl->pl_np - 1;
+		x = pl->pl_lab[k];
+		p->p_live++;
+		if (pl->pl_np == p->p_opts.po_max_labels) {
+			/* full: what still waits here can never settle */
+			p->p_discarded += pl->pl_nt;
+			pl->pl_nt = 0;
 		}
-		make_permanent(p, l);
-		vp = &g->n_out[p->p_lab[l].l_node];
-		for (i = 0; i < vp->v_len; i++) {
-			e = vp->v_adj[i].a_edge;
-			if ((nl = label_alloc(p)) == ROUTE_NONE)
-				return -1;
-			x = &p->p_lab[l];	/* label_alloc may move */
-			y = &p->p_lab[nl];
-			y->l_trust = x->l_trust * g->e_trust[e];
-			y->l_rel = x->l_rel * g->e_rel[e];
-			y->l_cost = sr_satadd(x->l_cost, g->e_cost[e]);
-			y->l_lat = sr_satadd(x->l_lat, g->e_lat[e]);
-			y->l_node = vp->v_adj[i].a_node;
-			y->l_pred = l;
-			y->l_edge = e;
-			if (offer(p, nl) == -1)
+		node_update(p, u);
+
+		adj = g->n_out[u].v_adj;
+		len = g->n_out[u].v_len;
+		/* start the misses on the heads' label arrays together */
+		for (i = 0; i < len; i++)
+			__builtin_prefetch(&p->p_lab[adj[i].a_node]);
+		for (i = 0; i < len; i++)
+			__builtin_prefetch(p->p_lab[adj[i].a_node].pl_lab);
+		for (i = 0; i < len; i++) {
+			e = adj[i].a_edge;
+			y.l_trust = x.l_trust * g->e_trust[e];
+			y.l_rel = x.l_rel * g->e_rel[e];
+			y.l_cost = sr_satadd(x.l_cost, g->e_cost[e]);
+			y.l_lat = sr_satadd(x.l_lat, g->e_lat[e]);
+			y.l_edge = e;
+			y.l_pidx = k;
+			if (offer(p, adj[i].a_node, &y) == -1)
 				return -1;
 		}
 	}
-	if (collect(p) == -1)
-		return -1;
 	p->p_valid = 1;
 	return 0;
 }
@@ -501,57 +468,63 @@ route_pareto_count(const struct route_pareto *p, uint32_t v)
 {
 	if (!p->p_valid || v >= p->p_n)
 		return 0;
-	return p->p_off[v + 1] - p->p_off[v];
+	return p->p_lab[v].pl_np;
 }
 
-static int
+static const struct plab *
 lookup(const struct route_pareto *p, const struct route_graph *g,
-    uint32_t v, size_t i, uint32_t *l)
+    uint32_t v, size_t i)
 {
 	if (!p->p_valid || v >= p->p_n) {
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
 	if (g->g_gen != p->p_gen) {
 		errno = ESTALE;
-		return -1;
+		return NULL;
 	}
-	if (i >= (size_t)(p->p_off[v + 1] - p->p_off[v])) {
+	if (i >= p->p_lab[v].pl_np) {
 		errno = ENOENT;
-		return -1;
+		return NULL;
 	}
-	*l = p->p_res[p->p_off[v] + i];
-	return 0;
+	return &p->p_lab[v].pl_lab[i];
+}
+
+static const struct plab *
+pred_of(const struct route_pareto *p, const struct route_graph *g,
+    const struct plab *x)
+{
+	if (x->l_edge == ROUTE_NONE)
+		return NULL;
+	return &p->p_lab[g->e_from[x->l_edge]].pl_lab[x->l_pidx];
 }
 
 int
 route_pareto_get(const struct route_pareto *p, const struct route_graph *g,
     uint32_t v, size_t i, struct route_pathw *pw)
 {
-	const struct plabel	*x;
-	uint32_t		 l, stack[64], *edges = stack;
+	const struct plab	*x, *l;
+	uint32_t		 stack[64], *edges = stack;
 	size_t			 len = 0, j;
 	double			 safe = 1.0;
 
-	if (lookup(p, g, v, i, &l) == -1)
+	if ((l = lookup(p, g, v, i)) == NULL)
 		return -1;
-	x = &p->p_lab[l];
-	pw->pw_trust = x->l_trust;
-	pw->pw_cost = x->l_cost;
-	pw->pw_latency = x->l_lat;
-	pw->pw_reliability = x->l_rel;
+	pw->pw_trust = l->l_trust;
+	pw->pw_cost = l->l_cost;
+	pw->pw_latency = l->l_lat;
+	pw->pw_reliability = l->l_rel;
 	/*
 	 * Risk is scored, not a frontier dimension: compose it along the
 	 * path, source first, like every other path value.
 	 */
-	for (; x->l_pred != ROUTE_NONE; x = &p->p_lab[x->l_pred])
+	for (x = l; (x = pred_of(p, g, x)) != NULL;)
 		len++;
 	if (len > sizeof(stack) / sizeof(stack[0]) &&
 	    (edges = reallocarray(NULL, len, sizeof(*edges))) == NULL)
 		return -1;
 	j = len;
-	for (x = &p->p_lab[l]; x->l_pred != ROUTE_NONE;
-	    x = &p->p_lab[x->l_pred])
+	for (x = l; x->l_edge != ROUTE_NONE; x = pred_of(p, g, x))
 		edges[--j] = x->l_edge;
 	for (j = 0; j < len; j++)
 		safe *= 1.0 - g->e_risk[edges[j]];
@@ -566,18 +539,15 @@ long
 route_pareto_trace(const struct route_pareto *p, const struct route_graph *g,
     uint32_t v, size_t i, uint32_t *buf, size_t max)
 {
-	const struct plabel	*x;
-	uint32_t		 l;
+	const struct plab	*x, *l;
 	size_t			 len = 0, j;
 
-	if (lookup(p, g, v, i, &l) == -1)
+	if ((l = lookup(p, g, v, i)) == NULL)
 		return -1;
-	for (x = &p->p_lab[l]; x->l_pred != ROUTE_NONE;
-	    x = &p->p_lab[x->l_pred])
+	for (x = l; (x = pred_of(p, g, x)) != NULL;)
 		len++;
 	j = len;
-	for (x = &p->p_lab[l]; x->l_pred != ROUTE_NONE;
-	    x = &p->p_lab[x->l_pred])
+	for (x = l; x->l_edge != ROUTE_NONE; x = pred_of(p, g, x))
 		if (--j < max)
 			buf[j] = x->l_edge;
 	return (long)len;

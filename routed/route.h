@@ -72,10 +72,12 @@
  * lexicographically (po_order, default trust, cost, latency,
  * reliability, each best first); a popped label is permanent and is
  * never dominated later.  The bound po_max_labels limits the permanent
- * labels per node: once a node holds that many, later labels for it are
- * discarded, so the bound keeps the lexicographically best ones and the
- * result is marked truncated.  With a bound of 0 (unbounded) or larger
- * than every frontier the result is exact.
+ * labels per node: a node keeps the lexicographically best non-dominated
+ * labels of all that reach it, up to the bound, and refuses the rest;
+ * route_pareto_discarded() counts what the bound threw away.  With a
+ * bound of 0 (unbounded), or when nothing was discarded, the result is
+ * exact; otherwise upstream truncation makes it an approximation, but
+ * every label is still a real path with its exact weights.
  *
  * Ranking.  route_rank() gathers the frontier labels at a set of target
  * nodes (say, every agent with the wanted capability), scores each and

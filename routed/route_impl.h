@@ -65,8 +65,7 @@ struct route_graph {
 	int32_t		*e_lat;
 	double		*e_rel;
 	double		*e_risk;
-	uint32_t	*e_free;
-	uint32_t	 g_efree;
+	uint32_t	 g_efree;	/* free list head, linked by e_to */
 
 	/* hash tables: slots hold an index or ROUTE_NONE */
 	uint32_t	*g_nhash;
@@ -229,6 +228,24 @@ sr_scalar_edge(const struct route_graph *g, enum sr_kind k,
 		return;
 	}
 	r->d = k == SR_LOGMAX ? log(d) : d;
+}
+
+/* the address of edge e's weight for a dimension (for prefetching) */
+static inline const void *
+sr_edge_addr(const struct route_graph *g, enum route_dim dim, uint32_t e)
+{
+	switch (dim) {
+	case ROUTE_DIM_COST:
+		return &g->e_cost[e];
+	case ROUTE_DIM_LATENCY:
+		return &g->e_lat[e];
+	case ROUTE_DIM_TRUST:
+		return &g->e_trust[e];
+	case ROUTE_DIM_RELIABILITY:
+		return &g->e_rel[e];
+	default:
+		return &g->e_risk[e];
+	}
 }
 
 void	 route_ew_from_edge(const struct route_graph *, uint32_t,

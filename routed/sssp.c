@@ -16,7 +16,12 @@
  * means the semiring does not converge on this graph: ELOOP.
  *
  * Values and predecessor edges are stored part-major (part k of node v at
- * k * stride + v), so each label-setting pass walks dense arrays.
+ * k * stride + v), so each label-setting pass walks dense arrays; values,
+ * predecessors and heap positions are separate arrays, which measured
+ * faster than one array of per-node records (the values, read on every
+ * relaxation, are then 8 bytes a node).  Adjacency slots carry the head
+ * node, so the node states and the edge weights of a settled node's
+ * out-edges can all be prefetched at once.
  */
 #include "config.h"
 
@@ -34,17 +39,6 @@
 #define ALWAYS_INLINE	inline __attribute__((__always_inline__))
 #define PREFETCH(p)	__builtin_prefetch(p)
 
-/*
- * Per node and part: the value, the predecessor edge and (label setting
- * only) the heap position, side by side so that a relaxation touches one
- * cache line of the node it reaches.
- */
-struct snode {
-	union sr_val	 n_val;
-	uint32_t	 n_pred;
-	uint32_t	 n_pos;
-};
-
 struct hent {
 	uint64_t	 h_key;
 	uint32_t	 h_node;
@@ -59,8 +53,10 @@ struct route_sssp {
 	uint32_t	 s_n;		/* node bound of the run */
 	size_t		 s_stride;	/* nodes allocated per part */
 	size_t		 s_wcap;	/* parts allocated */
-	struct snode	*s_node;	/* s_stride * s_wcap, part-major */
+	union sr_val	*s_val;		/* s_stride * s_wcap, part-major */
+	uint32_t	*s_pred;	/* predecessor edges, likewise */
 	struct hent	*s_heap;
+	uint32_t	*s_pos;		/* heap position of each node */
 	uint32_t	*s_q;
 	uint32_t	*s_cnt;
 	uint8_t		*s_inq;
@@ -78,8 +74,10 @@ route_sssp_free(struct route_sssp *s)
 {
 	if (s == NULL)
 		return;
-	free(s->s_node);
+	free(s->s_val);
+	free(s->s_pred);
 	free(s->s_heap);
+	free(s->s_pos);
 	free(s->s_q);
 	free(s->s_cnt);
 	free(s->s_inq);
@@ -103,8 +101,10 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 		return -1;						\
 	s->f = p;							\
 } while (0)
-	RESERVE(s_node, stride * width);
+	RESERVE(s_val, stride * width);
+	RESERVE(s_pred, stride * width);
 	RESERVE(s_heap, stride);
+	RESERVE(s_pos, stride);
 	RESERVE(s_q, stride);
 	RESERVE(s_cnt, stride);
 	RESERVE(s_inq, stride);
@@ -115,7 +115,7 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 }
 
 static ALWAYS_INLINE void
-heap_up(struct hent *h, struct snode *nd, uint32_t i, uint64_t key,
+heap_up(struct hent *h, uint32_t *pos, uint32_t i, uint64_t key,
     uint32_t node)
 {
 	uint32_t	 p;
@@ -125,16 +125,16 @@ heap_up(struct hent *h, struct snode *nd, uint32_t i, uint64_t key,
 		if (h[p].h_key <= key)
 			break;
 		h[i] = h[p];
-		nd[h[i].h_node].n_pos = i;
+		pos[h[i].h_node] = i;
 		i = p;
 	}
 	h[i].h_key = key;
 	h[i].h_node = node;
-	nd[node].n_pos = i;
+	pos[node] = i;
 }
 
 static ALWAYS_INLINE uint32_t
-heap_pop(struct hent *h, struct snode *nd, uint32_t *lenp)
+heap_pop(struct hent *h, uint32_t *pos, uint32_t *lenp)
 {
 	struct hent	 x;
 	uint32_t	 top, i, c, n;
@@ -150,20 +150,22 @@ heap_pop(struct hent *h, struct snode *nd, uint32_t *lenp)
 			if (x.h_key <= h[c].h_key)
 				break;
 			h[i] = h[c];
-			nd[h[i].h_node].n_pos = i;
+			pos[h[i].h_node] = i;
 			i = c;
 		}
 		h[i] = x;
-		nd[x.h_node].n_pos = i;
+		pos[x.h_node] = i;
 	}
-	nd[top].n_pos = H_DONE;
+	pos[top] = H_DONE;
 	return top;
 }
 
 /* a label-setting pass in progress */
 struct lsrun {
-	struct snode	*l_nd;
+	union sr_val	*l_val;
+	uint32_t	*l_pred;
 	struct hent	*l_heap;
+	uint32_t	*l_pos;
 	uint32_t	 l_hlen;
 	uint64_t	 l_work;
 };
@@ -171,19 +173,20 @@ struct lsrun {
 static ALWAYS_INLINE void
 ls_init(struct route_sssp *s, enum sr_kind kind, struct lsrun *l)
 {
-	struct snode	*nd = l->l_nd;
+	union sr_val	*val = l->l_val;
+	uint32_t	*pred = l->l_pred;
 	uint32_t	 v, n = s->s_n;
 
 	for (v = 0; v < n; v++) {
-		sr_scalar_zero(kind, &nd[v].n_val);
-		nd[v].n_pred = ROUTE_NONE;
-		nd[v].n_pos = H_NOTSEEN;
+		sr_scalar_zero(kind, &val[v]);
+		pred[v] = ROUTE_NONE;
+		l->l_pos[v] = H_NOTSEEN;
 	}
-	sr_scalar_one(kind, &nd[s->s_src].n_val);
+	sr_scalar_one(kind, &val[s->s_src]);
 	l->l_hlen = 1;
 	l->l_work = 0;
-	heap_up(l->l_heap, nd, 0, sr_scalar_key(kind, &nd[s->s_src].n_val),
-	    s->s_src);
+	heap_up(l->l_heap, l->l_pos, 0,
+	    sr_scalar_key(kind, &val[s->s_src]), s->s_src);
 }
 
 /*
@@ -195,34 +198,38 @@ ls_step(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
     struct lsrun *l)
 {
 	const struct route_adj	*adj;
-	struct snode		*nd = l->l_nd;
+	union sr_val		*val = l->l_val;
+	uint32_t		*pred = l->l_pred;
 	struct hent		*h = l->l_heap;
+	uint32_t		*hpos = l->l_pos;
 	union sr_val		 uv, w, c;
 	uint32_t		 u, v, e, i, len, pos;
 
-	u = heap_pop(h, nd, &l->l_hlen);
+	u = heap_pop(h, hpos, &l->l_hlen);
 	if (l->l_hlen > 0)
 		PREFETCH(&g->n_out[h[0].h_node]);
-	uv = nd[u].n_val;
+	uv = val[u];
 	adj = g->n_out[u].v_adj;
 	len = g->n_out[u].v_len;
-	for (i = 0; i < len; i++)
-		PREFETCH(&nd[adj[i].a_node]);
+	for (i = 0; i < len; i++) {
+		PREFETCH(&val[adj[i].a_node]);
+		PREFETCH(sr_edge_addr(g, dim, adj[i].a_edge));
+	}
 	for (i = 0; i < len; i++) {
 		e = adj[i].a_edge;
 		v = adj[i].a_node;
 		sr_scalar_edge(g, kind, dim, e, &w);
 		sr_scalar_mul(kind, &c, &uv, &w);
 		/* a settled node is never improved: monotone */
-		if (!sr_scalar_better(kind, &c, &nd[v].n_val) ||
-		    (pos = nd[v].n_pos) == H_DONE)
+		if (!sr_scalar_better(kind, &c, &val[v]) ||
+		    (pos = hpos[v]) == H_DONE)
 			continue;
 		l->l_work++;
-		nd[v].n_val = c;
-		nd[v].n_pred = e;
+		val[v] = c;
+		pred[v] = e;
 		if (pos == H_NOTSEEN)
 			pos = l->l_hlen++;
-		heap_up(h, nd, pos, sr_scalar_key(kind, &c), v);
+		heap_up(h, hpos, pos, sr_scalar_key(kind, &c), v);
 	}
 }
 
@@ -266,7 +273,7 @@ ls_part(struct route_sssp *s, const struct route_graph *g, size_t k,
 
 /*
  * A product runs one pass per part, one after the other: each pass keeps
- * its node states and heap (16 bytes a node each) hot in the cache.
+ * its node states and heap hot in the cache.
  * Interleaving the passes node by node measured slower (bench/RESULTS.md),
  * and so did one Bellman-Ford pass over the whole record.
  */
@@ -277,8 +284,10 @@ ls_run(struct route_sssp *s, const struct route_graph *g)
 	size_t		 k;
 
 	for (k = 0; k < s->s_sr.sr_width; k++) {
-		l.l_nd = s->s_node + k * s->s_stride;
+		l.l_val = s->s_val + k * s->s_stride;
+		l.l_pred = s->s_pred + k * s->s_stride;
 		l.l_heap = s->s_heap;
+		l.l_pos = s->s_pos;
 		ls_part(s, g, k, &l);
 		s->s_work += l.l_work;
 	}
@@ -289,7 +298,8 @@ bf_run(struct route_sssp *s, const struct route_graph *g)
 {
 	const struct semiring	*sr = &s->s_sr;
 	const struct route_vec	*vp;
-	struct snode		*nd = s->s_node;
+	union sr_val		*val = s->s_val;
+	uint32_t		*pred = s->s_pred;
 	struct route_ew		 ew;
 	union sr_val		 a[SR_PARTS_MAX], w[SR_PARTS_MAX];
 	union sr_val		 c[SR_PARTS_MAX], old[SR_PARTS_MAX];
@@ -302,15 +312,15 @@ bf_run(struct route_sssp *s, const struct route_graph *g)
 	sr->sr_zero(sr, a);
 	for (v = 0; v < n; v++) {
 		for (k = 0; k < width; k++) {
-			nd[k * st + v].n_val = a[k];
-			nd[k * st + v].n_pred = ROUTE_NONE;
+			val[k * st + v] = a[k];
+			pred[k * st + v] = ROUTE_NONE;
 		}
 		s->s_inq[v] = 0;
 		s->s_cnt[v] = 0;
 	}
 	sr->sr_one(sr, a);
 	for (k = 0; k < width; k++)
-		nd[k * st + s->s_src].n_val = a[k];
+		val[k * st + s->s_src] = a[k];
 	s->s_q[0] = s->s_src;
 	s->s_inq[s->s_src] = 1;
 	qlen = 1;
@@ -325,14 +335,14 @@ bf_run(struct route_sssp *s, const struct route_graph *g)
 			return -1;
 		}
 		for (k = 0; k < width; k++)
-			a[k] = nd[k * st + u].n_val;
+			a[k] = val[k * st + u];
 		vp = &g->n_out[u];
 		for (i = 0; i < vp->v_len; i++) {
 			e = vp->v_adj[i].a_edge;
 			v = vp->v_adj[i].a_node;
 			work++;
 			for (k = 0; k < width; k++)
-				old[k] = nd[k * st + v].n_val;
+				old[k] = val[k * st + v];
 			if (custom) {
 				route_ew_from_edge(g, e, &ew);
 				sr->sr_weight(sr, &ew, w);
@@ -352,8 +362,8 @@ bf_run(struct route_sssp *s, const struct route_graph *g)
 			for (k = 0; k < width; k++) {
 				if (nw[k].i == old[k].i)
 					continue;
-				nd[k * st + v].n_val = nw[k];
-				nd[k * st + v].n_pred = e;
+				val[k * st + v] = nw[k];
+				pred[k * st + v] = e;
 				changed = 1;
 			}
 			if (changed && !s->s_inq[v]) {
@@ -428,7 +438,7 @@ route_sssp_value(const struct route_sssp *s, uint32_t node,
 		return -1;
 	}
 	for (k = 0; k < s->s_sr.sr_width; k++)
-		out[k] = s->s_node[k * s->s_stride + node].n_val;
+		out[k] = s->s_val[k * s->s_stride + node];
 	return 0;
 }
 
@@ -443,9 +453,9 @@ route_sssp_reached(const struct route_sssp *s, uint32_t node, size_t k)
 		return 0;
 	sr->sr_zero(sr, z);
 	if (sr->sr_kind != SR_CUSTOM)
-		return s->s_node[k * s->s_stride + node].n_val.i != z[k].i;
+		return s->s_val[k * s->s_stride + node].i != z[k].i;
 	for (i = 0; i < sr->sr_width; i++)
-		if (s->s_node[i * s->s_stride + node].n_val.i != z[i].i)
+		if (s->s_val[i * s->s_stride + node].i != z[i].i)
 			return 1;
 	return 0;
 }
@@ -454,7 +464,7 @@ long
 route_sssp_trace(const struct route_sssp *s, const struct route_graph *g,
     uint32_t node, size_t k, uint32_t *buf, size_t max)
 {
-	const struct snode *nd;
+	const uint32_t	*pred;
 	uint32_t	 x, e;
 	size_t		 len = 0, i;
 
@@ -470,16 +480,16 @@ route_sssp_trace(const struct route_sssp *s, const struct route_graph *g,
 		errno = ENOENT;
 		return -1;
 	}
-	nd = s->s_node + k * s->s_stride;
+	pred = s->s_pred + k * s->s_stride;
 	for (x = node; x != s->s_src; x = g->e_from[e]) {
-		if ((e = nd[x].n_pred) == ROUTE_NONE || ++len > s->s_n) {
+		if ((e = pred[x]) == ROUTE_NONE || ++len > s->s_n) {
 			errno = EFAULT;	/* cannot happen */
 			return -1;
 		}
 	}
 	i = len;
 	for (x = node; x != s->s_src; x = g->e_from[e]) {
-		e = nd[x].n_pred;
+		e = pred[x];
 		if (--i < max)
 			buf[i] = e;
 	}

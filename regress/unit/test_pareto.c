@@ -307,6 +307,91 @@ START_TEST(test_bound_one_is_trust)
 }
 END_TEST
 
+/* the default heap order: trust, cost, latency, reliability, best first */
+static int
+lex_cmp(const void *x, const void *y)
+{
+	const struct vec4	*a = x, *b = y;
+
+	if (a->trust != b->trust)
+		return a->trust > b->trust ? -1 : 1;
+	if (a->cost != b->cost)
+		return a->cost < b->cost ? -1 : 1;
+	if (a->lat != b->lat)
+		return a->lat < b->lat ? -1 : 1;
+	if (a->rel != b->rel)
+		return a->rel > b->rel ? -1 : 1;
+	return 0;
+}
+
+/*
+ * What the bound keeps: src -> m_i -> t for many i, so every m_i has one
+ * path and only t has a large frontier.  With bound L the labels at t
+ * are exactly the L lexicographically first of its exact frontier.
+ */
+START_TEST(test_bound_keeps_first)
+{
+	enum { K = 14 };
+	struct trng		 r = { seed ^ 0x4a };
+	struct route_pareto	*p = route_pareto_new();
+	struct route_pareto_opts o;
+	struct route_graph	*g;
+	struct route_ew		 w;
+	struct route_pathw	 pw;
+	struct vec4		 all[K], got[K];
+	uint32_t		 m, t, src;
+	size_t			 n, i, bound;
+	int			 trial;
+	char			 name[16];
+
+	for (trial = 0; trial < 300; trial++) {
+		g = route_graph_new();
+		RT_IEQ(route_node_add(g, "src", ROUTE_NODE_SELF, &src), 0);
+		RT_IEQ(route_node_add(g, "t", ROUTE_NODE_AGENT, &t), 0);
+		for (i = 0; i < K; i++) {
+			(void)snprintf(name, sizeof(name), "m%zu", i);
+			RT_IEQ(route_node_add(g, name, ROUTE_NODE_RELAY, &m),
+			    0);
+			trng_weights(&r, &w);
+			RT_IEQ(route_edge_set(g, src, m, &w), 0);
+			trng_weights(&r, &w);
+			RT_IEQ(route_edge_set(g, m, t, &w), 0);
+		}
+		route_pareto_defaults(&o);
+		o.po_max_labels = 0;
+		RT_IEQ(route_pareto_run(p, g, src, &o), 0);
+		n = route_pareto_count(p, t);
+		for (i = 0; i < n; i++) {
+			RT_IEQ(route_pareto_get(p, g, t, i, &pw), 0);
+			all[i].trust = pw.pw_trust;
+			all[i].cost = pw.pw_cost;
+			all[i].lat = pw.pw_latency;
+			all[i].rel = pw.pw_reliability;
+		}
+		qsort(all, n, sizeof(all[0]), lex_cmp);
+		for (bound = 1; bound <= 5; bound++) {
+			o.po_max_labels = bound;
+			RT_IEQ(route_pareto_run(p, g, src, &o), 0);
+			RT_UEQ(route_pareto_count(p, t),
+			    n < bound ? n : bound);
+			for (i = 0; i < route_pareto_count(p, t); i++) {
+				RT_IEQ(route_pareto_get(p, g, t, i, &pw), 0);
+				got[i].trust = pw.pw_trust;
+				got[i].cost = pw.pw_cost;
+				got[i].lat = pw.pw_latency;
+				got[i].rel = pw.pw_reliability;
+				/* settled in heap order, best first */
+				RT_ASSERT(vec_eq(&got[i], &all[i]));
+			}
+			if (n > bound)
+				RT_UGT(route_pareto_discarded(p), 0);
+		}
+		route_graph_free(g);
+	}
+	route_pareto_free(p);
+}
+END_TEST
+
 START_TEST(test_pareto_args)
 {
 	struct trng		 r = { seed ^ 0x49 };
@@ -718,6 +803,7 @@ pareto_suite(void)
 	tcase_add_test(tc, test_frontier_orders);
 	tcase_add_test(tc, test_frontier_tight_bound);
 	tcase_add_test(tc, test_bound_one_is_trust);
+	tcase_add_test(tc, test_bound_keeps_first);
 	tcase_add_test(tc, test_pareto_args);
 	tcase_add_test(tc, test_bounded_large);
 	suite_add_tcase(s, tc);
