@@ -27,7 +27,12 @@
 #include "crypto.h"
 #include "encoding.h"
 
-static const char *const audit_procs[PROC_MAX] = {
+/*
+ * Unsized, so that the assertions below fail to compile when a process
+ * or a kind is added to relayd_imsg.h without a name here: the parent
+ * could not log its signatures.
+ */
+static const char *const audit_procs[] = {
 	[PROC_PARENT] = "parent",
 	[PROC_FRONTEND] = "frontend",
 	[PROC_PEER] = "peer",
@@ -36,7 +41,7 @@ static const char *const audit_procs[PROC_MAX] = {
 	[PROC_KEYD] = "keyd",
 };
 
-static const char *const audit_kinds[KEY_KIND_MAX] = {
+static const char *const audit_kinds[] = {
 	[KEY_KIND_NONE] = NULL,
 	[KEY_KIND_METADATA] = "metadata",
 	[KEY_KIND_MANIFEST] = "manifest",
@@ -46,7 +51,13 @@ static const char *const audit_kinds[KEY_KIND_MAX] = {
 	[KEY_KIND_CONFIRM] = "confirm",
 	[KEY_KIND_REMOVAL] = "removal",
 	[KEY_KIND_REMOVAL2] = "removal2",
+	[KEY_KIND_ACCEPTED] = "accepted",
 };
+
+_Static_assert(sizeof(audit_procs) / sizeof(audit_procs[0]) == PROC_MAX,
+    "a process has no audit name");
+_Static_assert(sizeof(audit_kinds) / sizeof(audit_kinds[0]) == KEY_KIND_MAX,
+    "a key kind has no audit name");
 
 static void	 audit_err(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));

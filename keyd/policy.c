@@ -106,9 +106,10 @@ static const struct doc_rule r_manifest = {
 /*
  * One row per imsg type.  The frontend answers inbound requests (propose,
  * heartbeat) and serves the two well-known documents; the peer engine
- * sends outbound messages (heartbeat, confirm, removal).  ledgerd has a
- * channel but no kind yet.  No kind is open to two processes, so a
- * compromised frontend cannot mint outbound heartbeats and vice versa.
+ * sends outbound messages (heartbeat, confirm, removal, peer-accepted).
+ * ledgerd has a channel but no kind yet.  No kind is open to two
+ * processes, so a compromised frontend cannot mint outbound heartbeats
+ * and vice versa.
  */
 static const struct key_policy policy_table[] = {
 	{ IMSG_KEY_SIGN_METADATA, KEY_KIND_METADATA, FE, KF_DOC,
@@ -123,6 +124,8 @@ static const struct key_policy policy_table[] = {
 	{ IMSG_KEY_SIGN_CONFIRM, KEY_KIND_CONFIRM, PE, KF_NONCE, NULL },
 	{ IMSG_KEY_SIGN_REMOVAL, KEY_KIND_REMOVAL, PE, 0, NULL },
 	{ IMSG_KEY_SIGN_REMOVAL2, KEY_KIND_REMOVAL2, PE,
+	    KF_RELAY_ID | KF_TIMESTAMP, NULL },
+	{ IMSG_KEY_SIGN_ACCEPTED, KEY_KIND_ACCEPTED, PE,
 	    KF_RELAY_ID | KF_TIMESTAMP, NULL },
 };
 

@@ -43,8 +43,9 @@ static char	*sign_document(struct keyd_state *, const struct key_policy *,
 		    uint8_t [ED25519_SIG_LEN]);
 static char	*sign_object(struct keyd_state *, json_t *,
 		    struct keyd_result *, size_t *, uint8_t [ED25519_SIG_LEN]);
-static char	*sign_removal2(struct keyd_state *, const struct key_sign_req *,
-		    struct keyd_result *, size_t *, uint8_t [ED25519_SIG_LEN]);
+static char	*sign_notice(struct keyd_state *, const char *,
+		    const struct key_sign_req *, struct keyd_result *, size_t *,
+		    uint8_t [ED25519_SIG_LEN]);
 
 void
 keyd_state_init(struct keyd_state *ks, int64_t (*clock)(void))
@@ -218,20 +219,25 @@ sign_object(struct keyd_state *ks, json_t *o, struct keyd_result *kr,
 }
 
 /*
- * remove-v2: {"action":"remove","peer_relay_id":P,"relay_id":own,
- * "timestamp":T}, canonical, returned signed.  The timestamp makes it
- * expire, unlike the reference's bare-id removal, which can be replayed
- * forever.
+ * The signed peer notices between relayd peers, canonical and returned
+ * signed:
+ *   remove-v2	   {"action":"remove","peer_relay_id":P,"relay_id":own,
+ *		    "timestamp":T}
+ *   peer-accepted {"action":"accepted",...the same members}
+ * The timestamp makes them expire, unlike the reference's bare-id
+ * removal, which can be replayed forever; "action" keeps one from being
+ * passed off as the other; peer_relay_id binds each to its addressee.
  */
 static char *
-sign_removal2(struct keyd_state *ks, const struct key_sign_req *req,
-    struct keyd_result *kr, size_t *tbslen, uint8_t sig[ED25519_SIG_LEN])
+sign_notice(struct keyd_state *ks, const char *action,
+    const struct key_sign_req *req, struct keyd_result *kr, size_t *tbslen,
+    uint8_t sig[ED25519_SIG_LEN])
 {
 	json_t	*o;
 	char	*tbs;
 
 	if ((o = json_object()) == NULL ||
-	    json_object_set_new(o, "action", json_string("remove")) == -1 ||
+	    json_object_set_new(o, "action", json_string(action)) == -1 ||
 	    json_object_set_new(o, "peer_relay_id",
 	    json_string(req->relay_id)) == -1 ||
 	    json_object_set_new(o, "relay_id",
@@ -417,7 +423,12 @@ keyd_handle(struct keyd_state *ks, uint32_t type, enum proc_id from,
 	case KEY_KIND_REMOVAL2:
 		if (strcmp(req.relay_id, ks->ks_relay_id) == 0)
 			return (refuse(kr, "cannot remove this relay itself"));
-		tbs = sign_removal2(ks, &req, kr, &tbslen, sig);
+		tbs = sign_notice(ks, "remove", &req, kr, &tbslen, sig);
+		break;
+	case KEY_KIND_ACCEPTED:
+		if (strcmp(req.relay_id, ks->ks_relay_id) == 0)
+			return (refuse(kr, "cannot accept this relay itself"));
+		tbs = sign_notice(ks, "accepted", &req, kr, &tbslen, sig);
 		break;
 	case KEY_KIND_METADATA:
 	case KEY_KIND_MANIFEST:

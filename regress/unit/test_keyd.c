@@ -240,6 +240,7 @@ valid_request(struct keyd_state *ks, uint32_t type, enum proc_id from,
 	case IMSG_KEY_SIGN_REMOVAL:
 		return (do_sign(ks, type, from, NULL, NULL, 0, NULL, kr));
 	case IMSG_KEY_SIGN_REMOVAL2:
+	case IMSG_KEY_SIGN_ACCEPTED:
 		return (do_sign(ks, type, from, RELAY_A, NULL, fake_now, NULL,
 		    kr));
 	}
@@ -265,6 +266,7 @@ owner(uint32_t type)
 	case IMSG_KEY_SIGN_CONFIRM:
 	case IMSG_KEY_SIGN_REMOVAL:
 	case IMSG_KEY_SIGN_REMOVAL2:
+	case IMSG_KEY_SIGN_ACCEPTED:
 		return (PROC_PEER);
 	}
 	return (PROC_MAX);	/* not a signing request */
@@ -310,8 +312,9 @@ START_TEST(test_policy_requests)
 	int			 p, rv;
 
 	state_for(&ks, "B", RELAY_B);
-	for (type = IMSG_KEY_SIGN_METADATA; type <= IMSG_KEY_SIGN_REMOVAL2;
-	    type++) {
+	for (type = 0; type < IMSG_TYPE_MAX; type++) {
+		if (owner(type) == PROC_MAX)
+			continue;
 		for (p = PROC_PARENT; p < PROC_MAX; p++) {
 			rv = valid_request(&ks, type, (enum proc_id)p, &kr);
 			if (p == (int)owner(type)) {
@@ -449,14 +452,21 @@ START_TEST(test_self_challenge)
 	/* nor may the peer engine remove this relay from itself */
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    RELAY_B, NULL, TS, NULL, &kr), &kr, "self-removal");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
+	    RELAY_B, NULL, TS, NULL, &kr), &kr, "self-acceptance");
 	keyd_state_wipe(&ks);
 }
 END_TEST
 
+/* the kinds that name the peer they are addressed to */
+#define PEER_ID(t)	((t) == IMSG_KEY_SIGN_REMOVAL2 || \
+			    (t) == IMSG_KEY_SIGN_ACCEPTED ? RELAY_A : NULL)
+
 START_TEST(test_timestamps)
 {
 	static const uint32_t	 types[] = { IMSG_KEY_SIGN_HEARTBEAT,
-	    IMSG_KEY_SIGN_HBRESP, IMSG_KEY_SIGN_REMOVAL2 };
+	    IMSG_KEY_SIGN_HBRESP, IMSG_KEY_SIGN_REMOVAL2,
+	    IMSG_KEY_SIGN_ACCEPTED };
 	static const int64_t	 ok[] = { 0, -SKEW, SKEW, -1, 1 };
 	static const int64_t	 bad[] = { -SKEW - 1, SKEW + 1, -86400000,
 	    86400000 };
@@ -469,7 +479,7 @@ START_TEST(test_timestamps)
 	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 			rv = do_sign(&ks, types[t], owner(types[t]),
-			    types[t] == IMSG_KEY_SIGN_REMOVAL2 ? RELAY_A : NULL,
+			    PEER_ID(types[t]),
 			    NULL, TS + ok[i], NULL, &kr);
 			ck_assert_msg(rv == KEYD_SIGNED, "type %u ts %+lld: "
 			    "%s", types[t], (long long)ok[i],
@@ -478,13 +488,13 @@ START_TEST(test_timestamps)
 		}
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			expect_refused(do_sign(&ks, types[t], owner(types[t]),
-			    types[t] == IMSG_KEY_SIGN_REMOVAL2 ? RELAY_A : NULL,
+			    PEER_ID(types[t]),
 			    NULL, TS + bad[i], NULL, &kr), &kr, "stale");
 		expect_refused(do_sign(&ks, types[t], owner(types[t]),
-		    types[t] == IMSG_KEY_SIGN_REMOVAL2 ? RELAY_A : NULL,
+		    PEER_ID(types[t]),
 		    NULL, INT64_MIN, NULL, &kr), &kr, "INT64_MIN");
 		expect_refused(do_sign(&ks, types[t], owner(types[t]),
-		    types[t] == IMSG_KEY_SIGN_REMOVAL2 ? RELAY_A : NULL,
+		    PEER_ID(types[t]),
 		    NULL, INT64_MAX, NULL, &kr), &kr, "INT64_MAX");
 	}
 
@@ -573,6 +583,10 @@ START_TEST(test_malformed)
 	    NULL, NULL, 0, NULL, &kr), &kr, "heartbeat at time 0");
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    NULL, NULL, TS, NULL, &kr), &kr, "removal2 without peer");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
+	    NULL, NULL, TS, NULL, &kr), &kr, "accepted without peer");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
+	    RELAY_A, NONCE_A, TS, NULL, &kr), &kr, "accepted with nonce");
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
 	    NULL, NULL, 0, NULL, &kr), &kr, "metadata without doc");
 
@@ -881,28 +895,41 @@ START_TEST(test_manifest)
 }
 END_TEST
 
-START_TEST(test_removal2)
+/* remove-v2 and peer-accepted: the same members, another action */
+static void
+check_notice(uint32_t type, enum key_kind kind, const char *action)
 {
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
-	char			 want[512];
-	const char		*tbs;
+	char			 tbs[512], want[512];
 
 	state_for(&ks, "A", RELAY_A);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
-	    RELAY_B, NULL, TS, NULL, &kr), KEYD_SIGNED);
-	tbs = "{\"action\":\"remove\",\"peer_relay_id\":\"" RELAY_B "\","
-	    "\"relay_id\":\"" RELAY_A "\",\"timestamp\":1760000000000}";
-	check_signed(&ks, &kr, tbs, strlen(tbs), KEY_KIND_REMOVAL2,
-	    PROC_PEER);
-	snprintf(want, sizeof(want), "{\"action\":\"remove\","
+	ck_assert_int_eq(do_sign(&ks, type, PROC_PEER, RELAY_B, NULL, TS,
+	    NULL, &kr), KEYD_SIGNED);
+	snprintf(tbs, sizeof(tbs), "{\"action\":\"%s\",\"peer_relay_id\":"
+	    "\"" RELAY_B "\",\"relay_id\":\"" RELAY_A "\",\"timestamp\":"
+	    "1760000000000}", action);
+	check_signed(&ks, &kr, tbs, strlen(tbs), kind, PROC_PEER);
+	snprintf(want, sizeof(want), "{\"action\":\"%s\","
 	    "\"peer_relay_id\":\"" RELAY_B "\",\"relay_id\":\"" RELAY_A "\","
-	    "\"signature\":\"%s\",\"timestamp\":1760000000000}",
+	    "\"signature\":\"%s\",\"timestamp\":1760000000000}", action,
 	    kr.kr_resp.signature);
 	ck_assert_uint_eq(kr.kr_doclen, strlen(want));
+	ck_assert_uint_eq(kr.kr_resp.doclen, strlen(want));
 	ck_assert_mem_eq(kr.kr_doc, want, kr.kr_doclen);
 	keyd_result_free(&kr);
 	keyd_state_wipe(&ks);
+}
+
+START_TEST(test_removal2)
+{
+	check_notice(IMSG_KEY_SIGN_REMOVAL2, KEY_KIND_REMOVAL2, "remove");
+}
+END_TEST
+
+START_TEST(test_accepted)
+{
+	check_notice(IMSG_KEY_SIGN_ACCEPTED, KEY_KIND_ACCEPTED, "accepted");
 }
 END_TEST
 
@@ -1517,6 +1544,7 @@ keyd_suite(void)
 	tcase_add_test(tc, test_metadata_refused);
 	tcase_add_test(tc, test_manifest);
 	tcase_add_test(tc, test_removal2);
+	tcase_add_test(tc, test_accepted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keyfile");
