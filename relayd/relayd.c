@@ -78,6 +78,7 @@ static const enum proc_id stop_order[] = {
 const char		*relayd_libexec = RELAYD_LIBEXECDIR;
 static const char	*relayd_sbin = RELAYD_SBINDIR;
 static const char	*conffile = RELAYD_CONF_FILE;
+extern char		**environ;
 
 static struct proc	 parent;
 static struct relayd_config *conf;
@@ -140,6 +141,10 @@ main(int argc, char *argv[])
 	const char	*procname = NULL, *errstr;
 	int		 ch, noaction = 0, instance = 0;
 
+#ifdef __linux__
+	/* libbsd's setproctitle needs to know where argv and environ are */
+	setproctitle_init(argc, argv, environ);
+#endif
 	while ((ch = getopt(argc, argv, "D:df:I:nP:vx:")) != -1) {
 		switch (ch) {
 		case 'D':

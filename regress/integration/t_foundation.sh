@@ -98,15 +98,22 @@ check "relayctl log verbose" relayctl $CTL log verbose
 check "relayctl log brief" relayctl $CTL log brief
 
 # --- privilege separation and sandbox --------------------------------------
-for pid in $(child_pids "$RELAY_PID"); do
+check "every child is listed by relayctl" test "$(jq '[.processes[] |
+    select(.process != "parent")] | length' "$T/status.json")" = \
+    "$(child_pids "$RELAY_PID" | wc -l)"
+for row in $(jq -r '.processes[] | select(.process != "parent") |
+    "\(.name)=\(.pid)"' "$T/status.json"); do
+	name=${row%=*}
+	pid=${row#*=}
 	st=/proc/$pid/status
-	name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{print $1,$2,$3,$4,$5}')
+	check "$name: child of relayd" \
+	    test "$(awk '/^PPid:/ {print $2}' "$st")" = "$RELAY_PID"
 	check "$name: seccomp filter" grep -q '^Seccomp:[[:space:]]*2' "$st"
 	check "$name: no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1' "$st"
 	if [ "$AS_ROOT" = 1 ]; then
 		uid=$(awk '/^Uid:/ {print $2}' "$st")
 		want=_relayd
-		case "$name" in *keyd*) want=_relayd-key ;; esac
+		[ "$name" = keyd ] && want=_relayd-key
 		check "$name: runs as $want" \
 		    test "$uid" = "$(id -u "$want")"
 		check "$name: chrooted" \
@@ -164,13 +171,9 @@ for victim in keyd ledgerd routed peer frontend; do
 		notok "restart for $victim test"
 		continue
 	fi
-	vp=""
-	for pid in $(child_pids "$RELAY_PID"); do
-		case "$(tr '\0' ' ' <"/proc/$pid/cmdline")" in
-		*"-P $victim"*|*"/$victim "*|*"/$victim") vp=$pid; break ;;
-		esac
-	done
-	if [ -z "$vp" ]; then
+	vp=$(relayctl $CTL -j show status | jq -r --arg v "$victim" \
+	    '[.processes[] | select(.process == $v)][0].pid')
+	if [ -z "$vp" ] || [ "$vp" = null ]; then
 		notok "found $victim"
 		continue
 	fi
