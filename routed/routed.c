@@ -120,5 +120,21 @@ routed_dispatch_ledgerd(struct imsgev *iev, struct imsg *imsg)
 static int
 routed_dispatch_other(struct imsgev *iev, struct imsg *imsg)
 {
+	struct peer_entry	pe;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_PEER_UPSERT:
+	case IMSG_PEER_DELETE:
+		/*
+		 * The peer engine's table (state, rtt_ms, trust_ppm,
+		 * fee_ppm per peer relay): the routing graph takes it in
+		 * with the routing issue; until then it is only checked.
+		 */
+		if (iev->peer != PROC_PEER ||
+		    imsg_get_data(imsg, &pe, sizeof(pe)) == -1)
+			fatalx("bad peer table message from %s",
+			    proc_name(iev->peer));
+		return (0);
+	}
 	return (-1);
 }
