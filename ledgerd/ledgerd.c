@@ -40,6 +40,7 @@
 #include "db.h"
 #include "encoding.h"
 #include "log.h"
+#include "peers.h"
 #include "proc.h"
 #include "relayd_imsg.h"
 
@@ -193,12 +194,15 @@ ledgerd_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
- * Frontends, the peer engine, routed and keyd send nothing but the
- * framework's generic messages yet; anything else is fatal.
+ * The peer engine loads and writes the peer table (peers.c).  Frontends,
+ * routed and keyd send nothing but the framework's generic messages yet;
+ * anything else is fatal.
  */
 static int
 ledgerd_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
+	if (iev->peer == PROC_PEER)
+		return (peers_dispatch(&env.proc, env.db, iev, imsg));
 	return (-1);
 }
 
