@@ -14,7 +14,9 @@ enum token_type {
 	ENDTOKEN,
 	NOTOKEN,
 	KEYWORD,
-	FILENAME
+	FILENAME,
+	PEERID,
+	URL
 };
 
 struct token {
@@ -29,6 +31,9 @@ static const struct token t_show[];
 static const struct token t_log[];
 static const struct token t_verify[];
 static const struct token t_file[];
+static const struct token t_peer[];
+static const struct token t_peerid[];
+static const struct token t_url[];
 
 static const struct token t_end[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
@@ -37,6 +42,7 @@ static const struct token t_end[] = {
 
 static const struct token t_main[] = {
 	{ KEYWORD,	"log",		NONE,		t_log },
+	{ KEYWORD,	"peer",		NONE,		t_peer },
 	{ KEYWORD,	"reload",	RELOAD,		t_end },
 	{ KEYWORD,	"show",		NONE,		t_show },
 	{ KEYWORD,	"verify",	NONE,		t_verify },
@@ -45,6 +51,9 @@ static const struct token t_main[] = {
 
 static const struct token t_show[] = {
 	{ KEYWORD,	"key",		SHOW_KEY,	t_end },
+	{ KEYWORD,	"peer",		SHOW_PEER,	t_peerid },
+	{ KEYWORD,	"peers",	SHOW_PEERS,	t_end },
+	{ KEYWORD,	"requests",	SHOW_REQUESTS,	t_end },
 	{ KEYWORD,	"status",	SHOW_STATUS,	t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
@@ -62,6 +71,25 @@ static const struct token t_verify[] = {
 
 static const struct token t_file[] = {
 	{ FILENAME,	"",		NONE,		t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_peer[] = {
+	{ KEYWORD,	"accept",	PEER_ACCEPT,	t_peerid },
+	{ KEYWORD,	"add",		PEER_ADD,	t_url },
+	{ KEYWORD,	"block",	PEER_BLOCK,	t_peerid },
+	{ KEYWORD,	"decline",	PEER_DECLINE,	t_peerid },
+	{ KEYWORD,	"remove",	PEER_REMOVE,	t_peerid },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_peerid[] = {
+	{ PEERID,	"",		NONE,		t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_url[] = {
+	{ URL,		"",		NONE,		t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -103,6 +131,15 @@ match_token(const char *word, const struct token *table)
 	const struct token	*t = NULL;
 	size_t			 i, match = 0;
 
+	/* a keyword typed in full wins over longer ones it prefixes */
+	for (i = 0; word != NULL && table[i].type != ENDTOKEN; i++)
+		if (table[i].type == KEYWORD &&
+		    strcmp(word, table[i].keyword) == 0) {
+			if (table[i].value)
+				res.action = table[i].value;
+			return (&table[i]);
+		}
+
 	for (i = 0; table[i].type != ENDTOKEN; i++) {
 		switch (table[i].type) {
 		case NOTOKEN:
@@ -123,6 +160,20 @@ match_token(const char *word, const struct token *table)
 		case FILENAME:
 			if (word != NULL && *word != '\0') {
 				res.path = word;
+				match++;
+				t = &table[i];
+			}
+			break;
+		case PEERID:
+			if (word != NULL && *word != '\0') {
+				res.peer = word;
+				match++;
+				t = &table[i];
+			}
+			break;
+		case URL:
+			if (word != NULL && *word != '\0') {
+				res.url = word;
 				match++;
 				t = &table[i];
 			}
@@ -158,6 +209,12 @@ show_valid_args(const struct token *table)
 			break;
 		case FILENAME:
 			fprintf(stderr, "  <filename>\n");
+			break;
+		case PEERID:
+			fprintf(stderr, "  <relay-id>\n");
+			break;
+		case URL:
+			fprintf(stderr, "  <url>\n");
 			break;
 		case ENDTOKEN:
 			break;

@@ -12,12 +12,22 @@ enum actions {
 	RELOAD,
 	LOG_VERBOSE,
 	LOG_BRIEF,
-	VERIFY_AUDIT
+	VERIFY_AUDIT,
+	SHOW_PEERS,
+	SHOW_PEER,
+	SHOW_REQUESTS,
+	PEER_ADD,
+	PEER_ACCEPT,
+	PEER_DECLINE,
+	PEER_REMOVE,
+	PEER_BLOCK
 };
 
 struct parse_result {
 	enum actions	 action;
 	const char	*path;
+	const char	*peer;		/* relay id */
+	const char	*url;
 };
 
 /* NULL after printing a usage message for the failed word */

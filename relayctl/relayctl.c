@@ -12,6 +12,8 @@
 
 #include <err.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,14 @@ static int	 run_show_status(struct imsgbuf *, int);
 static int	 run_show_key(struct imsgbuf *, int);
 static int	 run_simple(struct imsgbuf *, uint32_t, const void *, size_t);
 static int	 run_verify_audit(const char *, int);
+static int	 run_show_peers(struct imsgbuf *, int, enum actions,
+		    const char *);
+static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
+		    const char *);
+
+/* Peer commands wait for the network; the peer engine gives up at 28 s. */
+#define PEER_WAIT_MS	35000
+static int	 ctl_wait_ms = -1;
 
 static const char *proc_names[PROC_MAX] = {
 	"parent", "frontend", "peer", "routed", "ledgerd", "keyd"
@@ -93,6 +103,19 @@ main(int argc, char *argv[])
 		v = res->action == LOG_VERBOSE ? 2 : 1;
 		ret = run_simple(&ibuf, IMSG_CTL_VERBOSE, &v, sizeof(v));
 		break;
+	case SHOW_PEERS:
+	case SHOW_PEER:
+	case SHOW_REQUESTS:
+		ret = run_show_peers(&ibuf, json, res->action, res->peer);
+		break;
+	case PEER_ADD:
+	case PEER_ACCEPT:
+	case PEER_DECLINE:
+	case PEER_REMOVE:
+	case PEER_BLOCK:
+		ctl_wait_ms = PEER_WAIT_MS;
+		ret = run_peer(&ibuf, json, res->action, res->peer, res->url);
+		break;
 	default:
 		usage();
 	}
@@ -147,7 +170,8 @@ ctl_request(struct imsgbuf *ibuf, uint32_t type, const void *data,
 static int
 ctl_next(struct imsgbuf *ibuf, struct imsg *imsg)
 {
-	int	n;
+	struct pollfd	pfd;
+	int		n;
 
 	for (;;) {
 		if ((n = imsgbuf_get(ibuf, imsg)) == -1) {
@@ -156,6 +180,21 @@ ctl_next(struct imsgbuf *ibuf, struct imsg *imsg)
 		}
 		if (n == 1)
 			return (1);
+		if (ctl_wait_ms >= 0) {
+			pfd.fd = ibuf->fd;
+			pfd.events = POLLIN;
+			if ((n = poll(&pfd, 1, ctl_wait_ms)) == -1) {
+				if (errno == EINTR)
+					continue;
+				warn("poll");
+				return (-1);
+			}
+			if (n == 0) {
+				warnx("no answer from relayd within %d "
+				    "seconds", ctl_wait_ms / 1000);
+				return (-1);
+			}
+		}
 		if ((n = imsgbuf_read(ibuf)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -420,5 +459,378 @@ run_verify_audit(const char *path, int json)
 		printf("%s: %zu records, hash chain intact\n", path, nlines);
 	else
 		fprintf(stderr, "%s: line %zu: %s\n", path, badline, errbuf);
+	return (ok ? 0 : 1);
+}
+
+/*
+ * Peers
+ */
+static void
+peer_terminate(struct ctl_peer *cp)
+{
+	cp->e.relay_id[sizeof(cp->e.relay_id) - 1] = '\0';
+	cp->e.public_key[sizeof(cp->e.public_key) - 1] = '\0';
+	cp->e.endpoint[sizeof(cp->e.endpoint) - 1] = '\0';
+	cp->e.display_name[sizeof(cp->e.display_name) - 1] = '\0';
+	cp->e.trust_level[sizeof(cp->e.trust_level) - 1] = '\0';
+	cp->did[sizeof(cp->did) - 1] = '\0';
+	cp->fingerprint[sizeof(cp->fingerprint) - 1] = '\0';
+	cp->reason[sizeof(cp->reason) - 1] = '\0';
+}
+
+static const char *
+state_name(int32_t s)
+{
+	static const char *const names[] = {
+		"none", "pending", "active", "suspended", "removed"
+	};
+
+	if (s < 0 || s > 4)
+		return ("unknown");
+	return (names[s]);
+}
+
+/* "12s", "5m", "3h", "2d"; "-" for never */
+static void
+fmt_age(int64_t when, char *buf, size_t len)
+{
+	struct timespec	ts;
+	int64_t		ms;
+
+	if (when <= 0) {
+		strlcpy(buf, "-", len);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - when;
+	if (ms < 0)
+		ms = 0;
+	if (ms < 10000)
+		snprintf(buf, len, "%" PRId64 ".%" PRId64 "s", ms / 1000,
+		    (ms % 1000) / 100);
+	else if (ms < 120000)
+		snprintf(buf, len, "%" PRId64 "s", ms / 1000);
+	else if (ms < 7200000)
+		snprintf(buf, len, "%" PRId64 "m", ms / 60000);
+	else if (ms < 172800000)
+		snprintf(buf, len, "%" PRId64 "h", ms / 3600000);
+	else
+		snprintf(buf, len, "%" PRId64 "d", ms / 86400000);
+}
+
+static const char *
+awaiting(const struct ctl_peer *cp)
+{
+	if (cp->e.state != PEER_PENDING)
+		return (NULL);
+	if (cp->e.flags & PEER_F_AWAIT_US)
+		return ("us");
+	if (cp->e.flags & PEER_F_AWAIT_THEM)
+		return ("them");
+	return (NULL);
+}
+
+static json_t *
+peer_json(const struct ctl_peer *cp)
+{
+	json_t	*ext = NULL;
+
+	if (cp->extensions_known) {
+		ext = json_array();
+		if (cp->e.extensions & PEER_EXT_PEER_ACCEPTED)
+			json_array_append_new(ext,
+			    json_string("peer-accepted"));
+		if (cp->e.extensions & PEER_EXT_REMOVE_V2)
+			json_array_append_new(ext, json_string("remove-v2"));
+	}
+	return (json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:I,s:I,s:I,"
+	    "s:f,s:s,s:I,s:s?,s:b,s:b,s:b,s:o,s:s,s:s,s:s,s:o}",
+	    "relay_id", cp->e.relay_id,
+	    "name", cp->e.display_name,
+	    "endpoint", cp->e.endpoint,
+	    "state", state_name(cp->e.state),
+	    "reason", cp->reason,
+	    "since", (json_int_t)cp->e.since,
+	    "peered_at", cp->e.peered_at > 0 ?
+	    json_integer(cp->e.peered_at) : json_null(),
+	    "last_heartbeat", cp->e.last_heartbeat > 0 ?
+	    json_integer(cp->e.last_heartbeat) : json_null(),
+	    "missed", (json_int_t)cp->e.missed,
+	    "rtt_ms", (json_int_t)cp->e.rtt_ms,
+	    "agent_count", (json_int_t)cp->e.agent_count,
+	    "trust", cp->e.trust_ppm / 1e6,
+	    "trust_level", cp->e.trust_level,
+	    "fee_ppm", (json_int_t)cp->e.fee_ppm,
+	    "awaiting", awaiting(cp),
+	    "inbound", (cp->e.flags & PEER_F_INBOUND) != 0,
+	    "confirmed", (cp->e.flags & PEER_F_CONFIRMED) != 0,
+	    "blocked", (cp->e.flags & PEER_F_BLOCKED) != 0,
+	    "extensions", ext != NULL ? ext : json_null(),
+	    "public_key", cp->e.public_key,
+	    "fingerprint", cp->fingerprint,
+	    "did", cp->did,
+	    "cooldown_until", cp->cooldown_until > 0 ?
+	    json_integer(cp->cooldown_until) : json_null()));
+}
+
+static void
+peer_print_long(const struct ctl_peer *cp)
+{
+	char	since[16], hb[16], ext[64];
+
+	fmt_age(cp->e.since, since, sizeof(since));
+	fmt_age(cp->e.last_heartbeat, hb, sizeof(hb));
+	if (!cp->extensions_known)
+		strlcpy(ext, "not known yet", sizeof(ext));
+	else if (cp->e.extensions == 0)
+		strlcpy(ext, "none", sizeof(ext));
+	else
+		snprintf(ext, sizeof(ext), "%s%s%s",
+		    cp->e.extensions & PEER_EXT_PEER_ACCEPTED ?
+		    "peer-accepted" : "",
+		    cp->e.extensions == (PEER_EXT_PEER_ACCEPTED |
+		    PEER_EXT_REMOVE_V2) ? " " : "",
+		    cp->e.extensions & PEER_EXT_REMOVE_V2 ? "remove-v2" : "");
+	printf("Peer:           %s\n", cp->e.relay_id);
+	printf("Name:           %s\n", cp->e.display_name[0] ?
+	    cp->e.display_name : "-");
+	printf("Endpoint:       %s\n", cp->e.endpoint);
+	printf("State:          %s%s%s%s for %s: %s\n",
+	    state_name(cp->e.state),
+	    awaiting(cp) != NULL ? " (awaiting " : "",
+	    awaiting(cp) != NULL ? awaiting(cp) : "",
+	    awaiting(cp) != NULL ? ")" : "", since, cp->reason);
+	if (cp->e.flags & PEER_F_BLOCKED)
+		printf("Blocked:        yes\n");
+	printf("Direction:      %s\n", cp->e.flags & PEER_F_INBOUND ?
+	    "inbound (it proposed)" : "outbound (we proposed)");
+	printf("Last heartbeat: %s%s\n", hb, cp->e.last_heartbeat > 0 ?
+	    " ago" : "");
+	printf("Missed:         %u\n", cp->e.missed);
+	printf("RTT:            %u ms\n", cp->e.rtt_ms);
+	printf("Agents:         %lld\n", (long long)cp->e.agent_count);
+	printf("Trust:          %.2f (%s)\n", cp->e.trust_ppm / 1e6,
+	    cp->e.trust_level);
+	printf("Fee:            %u.%04u%%\n", cp->e.fee_ppm / 10000,
+	    cp->e.fee_ppm % 10000);
+	printf("Extensions:     %s\n", ext);
+	printf("Public key:     %s\n", cp->e.public_key);
+	printf("Fingerprint:    SHA256:%s\n", cp->fingerprint);
+	printf("DID:            %s\n", cp->did);
+}
+
+static int
+run_show_peers(struct imsgbuf *ibuf, int json, enum actions action,
+    const char *id)
+{
+	struct ctl_peer_req	 req;
+	struct ctl_peer		 cp;
+	struct imsg		 imsg;
+	json_t			*arr = NULL, *one = NULL;
+	char			 since[16], hb[16], rtt[16];
+	uint32_t		 type;
+	int			 ret = -1, n = 0;
+
+	memset(&req, 0, sizeof(req));
+	if (action == SHOW_PEER) {
+		if (strlcpy(req.relay_id, id, sizeof(req.relay_id)) >=
+		    sizeof(req.relay_id)) {
+			warnx("relay id too long: %s", id);
+			return (1);
+		}
+		type = IMSG_CTL_SHOW_PEER;
+		if (ctl_request(ibuf, type, &req, sizeof(req)) == -1)
+			return (1);
+	} else {
+		type = action == SHOW_PEERS ? IMSG_CTL_SHOW_PEERS :
+		    IMSG_CTL_SHOW_REQUESTS;
+		if (ctl_request(ibuf, type, NULL, 0) == -1)
+			return (1);
+	}
+	if (json)
+		arr = json_array();
+	while (ret == -1) {
+		if (ctl_next(ibuf, &imsg) == -1)
+			return (1);
+		if (imsg_get_type(&imsg) != IMSG_CTL_PEER) {
+			if ((ret = ctl_result(&imsg, 1)) == -1)
+				errx(1, "unexpected answer %u from relayd",
+				    imsg_get_type(&imsg));
+			imsg_free(&imsg);
+			continue;
+		}
+		if (imsg_get_data(&imsg, &cp, sizeof(cp)) == -1)
+			errx(1, "bad peer answer from relayd");
+		imsg_free(&imsg);
+		peer_terminate(&cp);
+		if (json) {
+			if (action == SHOW_PEER)
+				one = peer_json(&cp);
+			else
+				json_array_append_new(arr, peer_json(&cp));
+			continue;
+		}
+		if (action == SHOW_PEER) {
+			peer_print_long(&cp);
+			continue;
+		}
+		if (action == SHOW_REQUESTS) {
+			if (n++ == 0)
+				printf("%-42s %-16s %-8s %s\n", "RELAY",
+				    "NAME", "WAITING", "ENDPOINT");
+			fmt_age(cp.e.since, since, sizeof(since));
+			printf("%-42s %-16.16s %-8s %s\n", cp.e.relay_id,
+			    cp.e.display_name[0] ? cp.e.display_name : "-",
+			    since, cp.e.endpoint);
+			printf("%42s key SHA256:%s\n%42s %s\n", "",
+			    cp.fingerprint, "", cp.did);
+			continue;
+		}
+		if (n++ == 0)
+			printf("%-42s %-12s %-9s %6s %7s %4s %6s %6s %5s %s\n",
+			    "RELAY", "NAME", "STATE", "SINCE", "LAST HB",
+			    "MISS", "RTT", "AGENTS", "TRUST", "ENDPOINT");
+		fmt_age(cp.e.since, since, sizeof(since));
+		fmt_age(cp.e.last_heartbeat, hb, sizeof(hb));
+		if (cp.e.state == PEER_ACTIVE || cp.e.state == PEER_SUSPENDED ||
+		    cp.e.rtt_ms > 0)
+			snprintf(rtt, sizeof(rtt), "%ums", cp.e.rtt_ms);
+		else
+			strlcpy(rtt, "-", sizeof(rtt));
+		printf("%-42s %-12.12s %-9s %6s %7s %4u %6s %6lld %5.2f %s\n",
+		    cp.e.relay_id,
+		    cp.e.display_name[0] ? cp.e.display_name : "-",
+		    awaiting(&cp) != NULL ? (cp.e.flags & PEER_F_AWAIT_US ?
+		    "pend/us" : "pend/them") : state_name(cp.e.state),
+		    since, hb, cp.e.missed, rtt, (long long)cp.e.agent_count,
+		    cp.e.trust_ppm / 1e6, cp.e.endpoint);
+	}
+	if (json) {
+		if (action == SHOW_PEER) {
+			json_decref(arr);
+			if (one != NULL)
+				print_json(one);
+		} else
+			print_json(json_pack("{s:o}", action == SHOW_PEERS ?
+			    "peers" : "requests", arr));
+	} else if (ret == 0 && n == 0 && action != SHOW_PEER)
+		printf("%s\n", action == SHOW_PEERS ? "no peers" :
+		    "no pending requests");
+	return (ret);
+}
+
+static const char *
+peer_cmd_name(enum actions a)
+{
+	switch (a) {
+	case PEER_ADD:
+		return ("peer add");
+	case PEER_ACCEPT:
+		return ("peer accept");
+	case PEER_DECLINE:
+		return ("peer decline");
+	case PEER_REMOVE:
+		return ("peer remove");
+	default:
+		return ("peer block");
+	}
+}
+
+/*
+ * peer add / accept / decline / remove / block: the engine answers the
+ * row as it ended up (if there is one), then OK or FAIL with the
+ * outcome.
+ */
+static int
+run_peer(struct imsgbuf *ibuf, int json, enum actions action,
+    const char *id, const char *url)
+{
+	struct ctl_peer_req	 req;
+	struct ctl_peer		 cp;
+	struct ctl_result	 res;
+	struct imsg		 imsg;
+	const char		*outcome;
+	uint32_t		 type;
+	int			 have = 0, ok = -1;
+
+	memset(&req, 0, sizeof(req));
+	if (action == PEER_ADD) {
+		if (strlcpy(req.url, url, sizeof(req.url)) >= sizeof(req.url)) {
+			warnx("URL too long: %s", url);
+			return (1);
+		}
+	} else if (strlcpy(req.relay_id, id, sizeof(req.relay_id)) >=
+	    sizeof(req.relay_id)) {
+		warnx("relay id too long: %s", id);
+		return (1);
+	}
+	switch (action) {
+	case PEER_ADD:
+		type = IMSG_CTL_PEER_ADD;
+		break;
+	case PEER_ACCEPT:
+		type = IMSG_CTL_PEER_ACCEPT;
+		break;
+	case PEER_DECLINE:
+		type = IMSG_CTL_PEER_DECLINE;
+		break;
+	case PEER_REMOVE:
+		type = IMSG_CTL_PEER_REMOVE;
+		break;
+	default:
+		type = IMSG_CTL_PEER_BLOCK;
+		break;
+	}
+	if (ctl_request(ibuf, type, &req, sizeof(req)) == -1)
+		return (1);
+	memset(&cp, 0, sizeof(cp));
+	memset(&res, 0, sizeof(res));
+	while (ok == -1) {
+		if (ctl_next(ibuf, &imsg) == -1)
+			return (1);
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_PEER:
+			if (imsg_get_data(&imsg, &cp, sizeof(cp)) == -1)
+				errx(1, "bad peer answer from relayd");
+			peer_terminate(&cp);
+			have = 1;
+			break;
+		case IMSG_CTL_OK:
+		case IMSG_CTL_FAIL:
+			if (imsg_get_data(&imsg, &res, sizeof(res)) == -1)
+				errx(1, "bad result from relayd");
+			res.msg[sizeof(res.msg) - 1] = '\0';
+			ok = imsg_get_type(&imsg) == IMSG_CTL_OK;
+			break;
+		default:
+			errx(1, "unexpected answer %u from relayd",
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	if (ok)
+		outcome = have ? state_name(cp.e.state) : "done";
+	else if (strncmp(res.msg, "refused", 7) == 0)
+		outcome = "refused";
+	else
+		outcome = "failed";
+	if (json) {
+		print_json(json_pack("{s:s,s:s?,s:s?,s:b,s:s,s:s,s:o}",
+		    "command", peer_cmd_name(action),
+		    "url", action == PEER_ADD ? url : NULL,
+		    "relay_id", have ? cp.e.relay_id : id,
+		    "ok", ok, "outcome", outcome, "message", res.msg,
+		    "peer", have ? peer_json(&cp) : json_null()));
+		return (ok ? 0 : 1);
+	}
+	if (have)
+		printf("peer %s (%s) at %s: %s\n", cp.e.relay_id,
+		    cp.e.display_name[0] ? cp.e.display_name : "-",
+		    cp.e.endpoint, res.msg);
+	else if (ok)
+		printf("%s: %s\n", action == PEER_ADD ? url : id, res.msg);
+	else
+		warnx("%s %s: %s", peer_cmd_name(action),
+		    action == PEER_ADD ? url : id, res.msg);
 	return (ok ? 0 : 1);
 }

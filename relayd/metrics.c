@@ -43,6 +43,30 @@ static uint64_t		 self_signatures[KEY_KIND_MAX];
 /* Federation checks the rendering process itself made. */
 static uint64_t		 self_auth_failures[AUTH_FAIL_MAX];
 static uint64_t		 self_peer_limited;
+/* Peering: heartbeats, handshakes, peers by state. */
+static uint64_t		 peer_heartbeats[METRICS_HB_MAX];
+static uint64_t		 peer_handshakes[2][METRICS_HS_MAX];
+static uint32_t		 peer_states[PEER_REMOVED + 1];
+
+static const char *const hb_labels[METRICS_HB_MAX] = {
+	[METRICS_HB_SENT] = "sent",
+	[METRICS_HB_ANSWERED] = "answered",
+	[METRICS_HB_MISSED] = "missed",
+	[METRICS_HB_RECEIVED] = "received"
+};
+static const char *const hs_labels[METRICS_HS_MAX] = {
+	[METRICS_HS_ACTIVE] = "active",
+	[METRICS_HS_PENDING] = "pending",
+	[METRICS_HS_REFUSED] = "refused",
+	[METRICS_HS_FAILED] = "failed"
+};
+static const char *const peer_state_labels[PEER_REMOVED + 1] = {
+	[PEER_NONE] = NULL,
+	[PEER_PENDING] = "pending",
+	[PEER_ACTIVE] = "active",
+	[PEER_SUSPENDED] = "suspended",
+	[PEER_REMOVED] = "removed"
+};
 
 /* enum auth_fail, as labels */
 static const char *const auth_fail_labels[AUTH_FAIL_MAX] = {
@@ -126,6 +150,33 @@ metrics_peer_limited(void)
 }
 
 void
+metrics_heartbeat(int what)
+{
+	if (what >= 0 && what < METRICS_HB_MAX)
+		peer_heartbeats[what]++;
+}
+
+void
+metrics_handshake(int direction, int outcome)
+{
+	if ((direction == METRICS_HS_OUTBOUND ||
+	    direction == METRICS_HS_INBOUND) && outcome >= 0 &&
+	    outcome < METRICS_HS_MAX)
+		peer_handshakes[direction][outcome]++;
+}
+
+/* n counts, indexed by PEER_* state */
+void
+metrics_peer_states(const uint32_t *counts, int n)
+{
+	int	 i;
+
+	memset(peer_states, 0, sizeof(peer_states));
+	for (i = 0; i < n && i <= PEER_REMOVED; i++)
+		peer_states[i] = counts[i];
+}
+
+void
 metrics_reset(void)
 {
 	memset(fe_reports, 0, sizeof(fe_reports));
@@ -133,6 +184,9 @@ metrics_reset(void)
 	memset(self_signatures, 0, sizeof(self_signatures));
 	memset(self_auth_failures, 0, sizeof(self_auth_failures));
 	self_peer_limited = 0;
+	memset(peer_heartbeats, 0, sizeof(peer_heartbeats));
+	memset(peer_handshakes, 0, sizeof(peer_handshakes));
+	memset(peer_states, 0, sizeof(peer_states));
 }
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -224,6 +278,31 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 	    "%llu\n", (unsigned long long)n);
 	evbuffer_add_printf(b, "relayd_rate_limited_total{scope=\"peer\"} "
 	    "%llu\n", (unsigned long long)self_peer_limited);
+
+	metrics_head(b, "relayd_peers", "gauge",
+	    "Peer relays in the peer table, by state.");
+	for (k = PEER_PENDING; k <= PEER_REMOVED; k++)
+		evbuffer_add_printf(b, "relayd_peers{state=\"%s\"} %u\n",
+		    peer_state_labels[k], peer_states[k]);
+
+	metrics_head(b, "relayd_peer_heartbeats_total", "counter",
+	    "Heartbeats: sent to peers, answered with a verified "
+	    "signature, missed, and received from peers.");
+	for (k = 0; k < METRICS_HB_MAX; k++)
+		evbuffer_add_printf(b, "relayd_peer_heartbeats_total{"
+		    "result=\"%s\"} %llu\n", hb_labels[k],
+		    (unsigned long long)peer_heartbeats[k]);
+
+	metrics_head(b, "relayd_peer_handshakes_total", "counter",
+	    "Peering handshakes by direction (outbound: relayctl peer add; "
+	    "inbound: proposed to us) and outcome.");
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < METRICS_HS_MAX; k++)
+			evbuffer_add_printf(b, "relayd_peer_handshakes_total{"
+			    "direction=\"%s\",outcome=\"%s\"} %llu\n",
+			    i == METRICS_HS_OUTBOUND ? "outbound" : "inbound",
+			    hs_labels[k],
+			    (unsigned long long)peer_handshakes[i][k]);
 
 	metrics_head(b, "relayd_imsg_queue_depth", "gauge",
 	    "Messages queued from one process to another.");

@@ -33,6 +33,9 @@
  *	relayd_signatures_total{kind}			counter
  *	relayd_peer_auth_failures_total{reason}		counter
  *	relayd_rate_limited_total{scope="ip"|"peer"}	counter
+ *	relayd_peers{state}				gauge
+ *	relayd_peer_heartbeats_total{result}		counter
+ *	relayd_peer_handshakes_total{direction,outcome}	counter
  *	relayd_imsg_queue_depth{from,to}		gauge
  *	relayd_postgresql_up				gauge
  *	relayd_build_info{version}			gauge, 1
@@ -59,6 +62,32 @@ int	 metrics_fe_stats(const struct fe_stats *);
 void	 metrics_signature(int);
 void	 metrics_auth_failure(int);
 void	 metrics_peer_limited(void);
+
+/*
+ * Peering, counted by the peer engine (peering.c): heartbeats it sent
+ * and how they ended, heartbeats it received; handshakes by direction
+ * and outcome; the number of peers in each state (PEER_* of
+ * relayd_imsg.h), set before each rendering.
+ */
+enum metrics_hb {
+	METRICS_HB_SENT = 0,		/* outbound, one per peer and round */
+	METRICS_HB_ANSWERED,		/* ... answered and verified */
+	METRICS_HB_MISSED,		/* ... failed, timed out, bad answer */
+	METRICS_HB_RECEIVED,		/* inbound, authenticated */
+	METRICS_HB_MAX
+};
+enum metrics_hs {
+	METRICS_HS_ACTIVE = 0,		/* peered */
+	METRICS_HS_PENDING,		/* awaiting an operator */
+	METRICS_HS_REFUSED,		/* refused by one side */
+	METRICS_HS_FAILED,		/* network, timeout, bad signature */
+	METRICS_HS_MAX
+};
+#define METRICS_HS_OUTBOUND	0
+#define METRICS_HS_INBOUND	1
+void	 metrics_heartbeat(int);
+void	 metrics_handshake(int, int);
+void	 metrics_peer_states(const uint32_t *, int);
 void	 metrics_render(struct evbuffer *, const struct metrics_self *);
 void	 metrics_answer(struct proc *, struct imsgev *, uint32_t,
 	    const struct ldg_state *);

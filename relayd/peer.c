@@ -1,6 +1,6 @@
 /*
  * The peer engine (relayd -P peer).  It owns all outbound federation
- * traffic (arriving with the peering issue), hosts the control socket,
+ * traffic and the peer table (peering.c), hosts the control socket,
  * collects the frontends' statistics for /metrics, and answers the
  * operator's requests by asking the other processes.
  */
@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "peering.h"
 #include "proc.h"
 #include "relayd.h"
 
@@ -33,6 +34,7 @@ struct status_query {
 
 static struct proc		 peer;
 static struct cfg_global	 cfg, ncfg;
+static struct fedrules		 nrules;
 static struct cfg_identity	 identity;
 static struct ldg_state		 dbstate;
 static int64_t			 started;
@@ -41,6 +43,7 @@ static struct status_query	*queries[64];
 
 static int	 peer_dispatch_parent(struct imsgev *, struct imsg *);
 static int	 peer_dispatch_any(struct imsgev *, struct imsg *);
+static void	 peer_ready(struct proc *);
 static void	 peer_status(struct proc *, struct proc_status *);
 static void	 peer_shutdown(struct proc *);
 static void	 status_finish(struct status_query *);
@@ -61,6 +64,7 @@ peer_main(int debug, int verbose)
 
 	memset(&peer, 0, sizeof(peer));
 	peer.dispatch = peer_dispatch;
+	peer.ready = peer_ready;
 	peer.status = peer_status;
 	peer.shutdown = peer_shutdown;
 	proc_child_init(&peer, PROC_PEER, 0, "peer");
@@ -69,21 +73,35 @@ peer_main(int debug, int verbose)
 	started = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	strlcpy(dbstate.detail, "no answer from ledgerd yet",
 	    sizeof(dbstate.detail));
+	fedrules_init(&nrules);
+	peering_init(&peer);
 	proc_run(&peer);
 	exit(0);
+}
+
+/* Still root, before the sandbox: the CA bundle and the resolver. */
+static void
+peer_ready(struct proc *p)
+{
+	peering_ready(p);
 }
 
 static void
 peer_status(struct proc *p, struct proc_status *st)
 {
-	snprintf(st->detail, sizeof(st->detail), "%s",
-	    have_identity ? "control socket open" : "waiting for identity");
+	char	 peers[200];
+
+	peering_status(peers, sizeof(peers));
+	snprintf(st->detail, sizeof(st->detail), "%s; %s",
+	    have_identity ? "control socket open" : "waiting for identity",
+	    peers);
 }
 
 static void
 peer_shutdown(struct proc *p)
 {
 	control_shutdown();
+	peering_shutdown();
 }
 
 static int
@@ -91,6 +109,7 @@ peer_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct ctl_result	 res;
 	struct ctl_key		 ck;
+	struct cfg_fedrule	 fr;
 	struct ctl_conn		*c;
 	int			 fd;
 
@@ -100,9 +119,16 @@ peer_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			fatalx("bad IMSG_CFG_GLOBAL");
 		ncfg.name[sizeof(ncfg.name) - 1] = '\0';
 		ncfg.endpoint[sizeof(ncfg.endpoint) - 1] = '\0';
+		/* a new stream: its own allow/block lists follow */
+		fedrules_clear(&nrules);
 		return (0);
 	case IMSG_CFG_FEDRULE:
-		/* allow/block lists: used by the peering engine */
+		/* allow/block lists, in force at IMSG_CFG_DONE */
+		if (imsg_get_data(imsg, &fr, sizeof(fr)) == -1)
+			fatalx("bad IMSG_CFG_FEDRULE");
+		fr.relay_id[sizeof(fr.relay_id) - 1] = '\0';
+		if (fedrules_add(&nrules, &fr) == -1)
+			fatal("IMSG_CFG_FEDRULE");
 		return (0);
 	case IMSG_CFG_CONTROL:
 		if ((fd = imsg_get_fd(imsg)) == -1)
@@ -111,6 +137,7 @@ peer_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_CFG_DONE:
 		cfg = ncfg;
+		peering_config(&cfg, &nrules);
 		imsg_compose_event(iev, IMSG_CFG_ACK, 0, 0, -1, NULL, 0);
 		return (0);
 	case IMSG_CFG_IDENTITY:
@@ -120,6 +147,7 @@ peer_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		identity.public_key[sizeof(identity.public_key) - 1] = '\0';
 		identity.did[sizeof(identity.did) - 1] = '\0';
 		have_identity = 1;
+		peering_identity(&identity);
 		return (0);
 	case IMSG_CTL_OK:
 	case IMSG_CTL_FAIL:
@@ -181,6 +209,7 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 		    imsg_get_data(imsg, &dbstate, sizeof(dbstate)) == -1)
 			fatalx("bad IMSG_LDG_STATE");
 		dbstate.detail[sizeof(dbstate.detail) - 1] = '\0';
+		peering_ldg_state(&dbstate);
 		return (0);
 	case IMSG_FE_STATS:
 		if (iev->peer != PROC_FRONTEND ||
@@ -193,10 +222,12 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 		if (iev->peer != PROC_FRONTEND ||
 		    imsg_get_data(imsg, &mr, sizeof(mr)) == -1)
 			fatalx("bad IMSG_METRICS_REQ");
+		peering_metrics();
 		metrics_answer(&peer, iev, mr.reqid, &dbstate);
 		return (0);
 	}
-	return (-1);
+	/* federation requests, the peer table, signatures */
+	return (peering_dispatch(iev, imsg));
 }
 
 static void
@@ -302,8 +333,10 @@ status_start(struct ctl_conn *c)
 int
 peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 {
-	int	v;
+	int	v, rc;
 
+	if ((rc = peering_ctl(c, imsg)) != 1)
+		return (rc);
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CTL_SHOW_STATUS:
 		if (imsg_get_len(imsg) != 0)
@@ -340,6 +373,7 @@ peer_ctl_closed(struct ctl_conn *c)
 	struct status_query	*q;
 	size_t			 i;
 
+	peering_ctl_closed(c);
 	if ((q = query_byid(c->id)) == NULL)
 		return;
 	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
