@@ -991,16 +991,21 @@ open_audit(void)
 static int
 open_keyfile(int *created)
 {
-	struct stat	 st;
-	int		 fd;
+	int	fd;
 
-	fd = open(conf->key_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    S_IRUSR | S_IWUSR);
-	if (fd == -1)
+	/* O_EXCL tells a file we created from one that was already there */
+	fd = open(conf->key_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, S_IRUSR | S_IWUSR);
+	if (fd != -1) {
+		*created = 1;
+		log_info("created key file %s", conf->key_path);
+		return (fd);
+	}
+	if (errno != EEXIST)
 		fatal("key file %s", conf->key_path);
-	if (fstat(fd, &st) == -1)
-		fatal("fstat %s", conf->key_path);
-	*created = st.st_size == 0;
+	if ((fd = open(conf->key_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fatal("key file %s", conf->key_path);
+	*created = 0;
 	return (fd);
 }
 
