@@ -324,7 +324,10 @@ hc_why(struct hc_req *hr, char *buf, size_t len)
 		return;
 	}
 	if (!hr->failed) {
-		/* a failed connect: libevent calls back without an error */
+		/*
+		 * A refused connection: libevent 2.1 calls back without
+		 * the error callback, and errno may have moved on.
+		 */
 		switch (hr->sockerr) {
 		case ECONNREFUSED:
 		case ECONNRESET:
@@ -337,7 +340,7 @@ hc_why(struct hc_req *hr, char *buf, size_t len)
 			    strerror(hr->sockerr));
 			break;
 		default:
-			snprintf(buf, len, "connection failed");
+			snprintf(buf, len, "cannot connect");
 			break;
 		}
 		return;
