@@ -1587,6 +1587,18 @@ accept_activated(struct op *op, int ok, const char *why)
 }
 
 /*
+ * The cool-down after a removal applies to peers that were peered (the
+ * reference measures it from the last heartbeat, so a proposal declined
+ * before it was ever active has none; a peer removed by missed
+ * heartbeats has none either).
+ */
+static int
+was_peered(const struct peer *p)
+{
+	return (p->r.e.peered_at != 0 || p->r.e.last_heartbeat != 0);
+}
+
+/*
  * relayctl peer decline / remove / block ID: removed here, stored, then
  * the removal notice (the peer's extensions are learned first if we do
  * not know them).
@@ -1655,7 +1667,8 @@ rm_start(struct ctl_conn *c, struct peer *p, enum op_kind kind, char *err,
 	p->r.e.flags &= ~(PEER_F_AWAIT_US | PEER_F_AWAIT_THEM);
 	if (kind == OP_BLOCK)
 		p->r.e.flags |= PEER_F_BLOCKED;
-	p->r.cooldown_until = now + PEER_COOLDOWN_MS;
+	if (was_peered(p))
+		p->r.cooldown_until = now + PEER_COOLDOWN_MS;
 	p->r.nonce[0] = '\0';
 	if (kind == OP_BLOCK && was == PEER_REMOVED) {
 		/* keeps its state, reason and time; only the flag */
@@ -2019,7 +2032,8 @@ fed_remove(int inst, struct fed_signed *fs)
 	declined = p->r.e.state == PEER_PENDING &&
 	    (p->r.e.flags & PEER_F_AWAIT_THEM);
 	p->r.e.flags &= ~(PEER_F_AWAIT_US | PEER_F_AWAIT_THEM);
-	p->r.cooldown_until = now + PEER_COOLDOWN_MS;
+	if (was_peered(p))
+		p->r.cooldown_until = now + PEER_COOLDOWN_MS;
 	peer_state(p, PEER_REMOVED, now, "%s (%s)", declined ?
 	    "declined by the peer" : "removed by the peer",
 	    fs->style == FED_REMOVE_V2 ? "remove-v2" : "legacy removal");

@@ -124,6 +124,18 @@ start_pg() {
 	fi
 }
 
+# create_db NAME: another database in the cluster, for one more relay
+# (write_conf uses $RELAY_DB, default relayd)
+create_db() {
+	pg_psql -c "CREATE DATABASE \"$1\"" >/dev/null
+	if [ "$AS_ROOT" = 1 ]; then
+		pg_psql -c "ALTER DATABASE \"$1\" OWNER TO \"_relayd\"" \
+		    >/dev/null
+		pg_psql -d "$1" -c 'ALTER SCHEMA public OWNER TO "_relayd"' \
+		    >/dev/null
+	fi
+}
+
 pg_psql() {
 	if [ "$AS_ROOT" = 1 ]; then
 		runuser -u postgres -- psql -X -q -h "$PGHOST" -p "$PGPORT" \
@@ -147,7 +159,7 @@ prefork 2
 chroot "$dir/empty"
 key "$dir/relay.key"
 audit log "$dir/sign.log"
-database "host=$PGHOST port=$PGPORT dbname=relayd"
+database "host=$PGHOST port=$PGPORT dbname=${RELAY_DB:-relayd}"
 control socket "$dir/relayd.sock"
 body limit 64K
 $*
