@@ -6,7 +6,10 @@
  * updates and the peak RSS.  Each size runs in its own child process so
  * that ru_maxrss belongs to that size alone.
  *
- * usage: route [-r runs] [-L labels] [-V nodes] ...
+ * usage: route [-r runs] [-L bound] ... [-V nodes] ...
+ *
+ * Defaults: V = 1 000, 10 000 and 100 000; 11 runs; Pareto bounds 4 and
+ * 8 (-L 0 is the exact, unbounded frontier).
  */
 #include "config.h"
 
@@ -56,6 +59,17 @@ median(double *t, int n)
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+/* median and fastest of runs timings, as printed */
+static void
+report(const char *what, double *t, int n, const char *note)
+{
+	double	 m;
+
+	m = median(t, n);
+	printf("  %-28s %9.3f %9.3f%s%s\n", what, m, t[0],
+	    note[0] != '\0' ? "  " : "", note);
+}
+
 static long
 peak_rss_kb(void)
 {
@@ -73,10 +87,11 @@ fail(const char *what)
 	exit(1);
 }
 
-/* median time of runs single-source queries */
-static double
+/* time runs single-source queries and print the median and the best */
+static void
 time_sssp(struct route_sssp *s, const struct route_graph *g,
-    const struct semiring *sr, uint32_t src, enum route_algo algo)
+    const struct semiring *sr, uint32_t src, enum route_algo algo,
+    const char *what, const char *note)
 {
 	double	 t[MAXRUNS], t0;
 	int	 i;
@@ -87,7 +102,7 @@ time_sssp(struct route_sssp *s, const struct route_graph *g,
 			fail("route_sssp_run");
 		t[i] = now_ms() - t0;
 	}
-	return median(t, runs);
+	report(what, t, runs, note);
 }
 
 struct checks {
@@ -127,6 +142,7 @@ run_size(uint32_t nv)
 	struct route_ew		 w;
 	struct checks		 c, c3;
 	char			(*names)[2][16];
+	char			 what[64], note[96];
 	uint32_t		 st = 2463534242U, u, v, i, src;
 	double			 t0, tbuild, tq[MAXRUNS];
 	size_t			 li, frontier, discarded;
@@ -170,20 +186,21 @@ run_size(uint32_t nv)
 		}
 	}
 
-	printf("median of %d runs, ms:\n", runs);
-	printf("  trust        label setting  %9.3f\n",
-	    time_sssp(s, g, &sr_trust, src, ROUTE_ALGO_LABEL));
-	printf("  cost         label setting  %9.3f\n",
-	    time_sssp(s, g, &sr_cost, src, ROUTE_ALGO_LABEL));
-	printf("  latency      label setting  %9.3f\n",
-	    time_sssp(s, g, &sr_latency, src, ROUTE_ALGO_LABEL));
-	printf("  record       label setting  %9.3f  (3 passes)\n",
-	    time_sssp(s, g, &sr_record, src, ROUTE_ALGO_LABEL));
-	printf("  record       Bellman-Ford   %9.3f  (1 pass, FIFO)\n",
-	    time_sssp(s, g, &sr_record, src, ROUTE_ALGO_BF));
-	printf("  trust        Bellman-Ford   %9.3f\n",
-	    time_sssp(s, g, &sr_trust, src, ROUTE_ALGO_BF));
-	printf("  peak RSS after single-source queries: %ld kB\n",
+	(void)snprintf(what, sizeof(what), "ms, %d runs each", runs);
+	printf("  %-28s %9s %9s\n", what, "median", "fastest");
+	time_sssp(s, g, &sr_trust, src, ROUTE_ALGO_LABEL,
+	    "trust, label setting", "");
+	time_sssp(s, g, &sr_cost, src, ROUTE_ALGO_LABEL,
+	    "cost, label setting", "");
+	time_sssp(s, g, &sr_latency, src, ROUTE_ALGO_LABEL,
+	    "latency, label setting", "");
+	time_sssp(s, g, &sr_record, src, ROUTE_ALGO_LABEL,
+	    "record, label setting", "(3 passes)");
+	time_sssp(s, g, &sr_record, src, ROUTE_ALGO_BF,
+	    "record, Bellman-Ford", "(1 pass, FIFO)");
+	time_sssp(s, g, &sr_trust, src, ROUTE_ALGO_BF,
+	    "trust, Bellman-Ford", "");
+	printf("  peak RSS after the single-source queries: %ld kB\n",
 	    peak_rss_kb());
 
 	for (li = 0; li < nlabels; li++) {
@@ -197,12 +214,18 @@ run_size(uint32_t nv)
 		}
 		frontier = route_pareto_labels(p);
 		discarded = route_pareto_discarded(p);
-		printf("  pareto L=%-3zu              %9.3f  (%zu labels, "
-		    "%.2f per node, %zu discarded by the bound)\n",
-		    labels[li], median(tq, runs), frontier,
-		    (double)frontier / nv, discarded);
+		if (labels[li] == 0)
+			(void)strlcpy(what, "pareto, unbounded", sizeof(what));
+		else
+			(void)snprintf(what, sizeof(what), "pareto, bound %zu",
+			    labels[li]);
+		(void)snprintf(note, sizeof(note), "(%zu labels, %.2f a node, "
+		    "%zu discarded)", frontier, (double)frontier / nv,
+		    discarded);
+		report(what, tq, runs, note);
 	}
-	printf("  peak RSS after Pareto: %ld kB\n", peak_rss_kb());
+	printf("  peak RSS after the Pareto frontiers: %ld kB\n",
+	    peak_rss_kb());
 
 	/*
 	 * 1 000 updates drawn from a second LCG stream: endpoints by name
@@ -232,8 +255,7 @@ run_size(uint32_t nv)
 		if (route_edge_set(g, u, v, &w) == -1)
 			fail("route_edge_set");
 	}
-	printf("  %d edge updates (set)      %9.3f\n", NUPDATES,
-	    now_ms() - t0);
+	printf("  %-28s %9.3f\n", "1000 edge updates (set)", now_ms() - t0);
 	t0 = now_ms();
 	for (i = 0; i < NUPDATES; i++) {
 		u = route_node_find(g, names[i][0]);
@@ -241,13 +263,11 @@ run_size(uint32_t nv)
 		if (route_edge_remove(g, u, v) == -1 && errno != ENOENT)
 			fail("route_edge_remove");
 	}
-	printf("  %d edge removals           %9.3f\n", NUPDATES,
-	    now_ms() - t0);
-	t0 = now_ms();
-	if (route_sssp_run(s, g, &sr_record, src, ROUTE_ALGO_LABEL) == -1)
-		fail("record after updates");
-	printf("  record after the updates   %9.3f  (%zu edges, no rebuild)\n",
-	    now_ms() - t0, route_graph_nedges(g));
+	printf("  %-28s %9.3f\n", "1000 edge removals", now_ms() - t0);
+	(void)snprintf(note, sizeof(note), "(%zu edges now)",
+	    route_graph_nedges(g));
+	time_sssp(s, g, &sr_record, src, ROUTE_ALGO_LABEL,
+	    "record after the updates", note);
 	printf("peak RSS: %ld kB\n", peak_rss_kb());
 
 	free(names);
@@ -260,7 +280,7 @@ run_size(uint32_t nv)
 static __attribute__((__noreturn__)) void
 usage(void)
 {
-	fprintf(stderr, "usage: route [-r runs] [-L labels] [-V nodes]\n");
+	fprintf(stderr, "usage: route [-r runs] [-L bound] [-V nodes]\n");
 	exit(2);
 }
 

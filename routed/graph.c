@@ -20,9 +20,7 @@
 
 static uint64_t	 siphash24(const uint8_t [16], const void *, size_t);
 static uint64_t	 edge_hash(const struct route_graph *, uint32_t, uint32_t);
-static int	 vec_push(struct route_vec *, uint32_t, uint32_t,
-		    uint32_t *);
-static uint32_t	 vec_swapdel(struct route_vec *, uint32_t);
+static void	*vec_grow(void *, uint32_t *, size_t);
 static int	 nodes_grow(struct route_graph *);
 static int	 edges_grow(struct route_graph *);
 static int	 nhash_resize(struct route_graph *, uint32_t);
@@ -150,10 +148,6 @@ route_graph_free(struct route_graph *g)
 	free(g->e_to);
 	free(g->e_outpos);
 	free(g->e_inpos);
-	free(g->e_trust);
-	free(g->e_cost);
-	free(g->e_lat);
-	free(g->e_rel);
 	free(g->e_risk);
 	free(g->g_nhash);
 	free(g->g_ehash);
@@ -190,37 +184,18 @@ route_graph_edge_bound(const struct route_graph *g)
 	return g->g_ebound;
 }
 
-static int
-vec_push(struct route_vec *vp, uint32_t node, uint32_t e, uint32_t *pos)
+/* double a full vector; the new array, or NULL (cap unchanged) */
+static void *
+vec_grow(void *v, uint32_t *capp, size_t size)
 {
-	struct route_adj	*n;
-	uint32_t		 cap;
+	void		*n;
+	uint32_t	 cap;
 
-	if (vp->v_len == vp->v_cap) {
-		cap = vp->v_cap == 0 ? VEC_MIN : vp->v_cap * 2;
-		if ((n = reallocarray(vp->v_adj, cap, sizeof(*n))) == NULL)
-			return -1;
-		vp->v_adj = n;
-		vp->v_cap = cap;
-	}
-	*pos = vp->v_len;
-	vp->v_adj[vp->v_len].a_node = node;
-	vp->v_adj[vp->v_len].a_edge = e;
-	vp->v_len++;
-	return 0;
-}
-
-/* remove slot pos by moving the last slot into it; returns its edge */
-static uint32_t
-vec_swapdel(struct route_vec *vp, uint32_t pos)
-{
-	struct route_adj	 last;
-
-	last = vp->v_adj[--vp->v_len];
-	if (pos == vp->v_len)
-		return ROUTE_NONE;
-	vp->v_adj[pos] = last;
-	return last.a_edge;
+	cap = *capp == 0 ? VEC_MIN : *capp * 2;
+	if ((n = reallocarray(v, cap, size)) == NULL)
+		return NULL;
+	*capp = cap;
+	return n;
 }
 
 #define GROW(p, n) do {							\
@@ -274,10 +249,6 @@ edges_grow(struct route_graph *g)
 	GROW(g->e_to, cap);
 	GROW(g->e_outpos, cap);
 	GROW(g->e_inpos, cap);
-	GROW(g->e_trust, cap);
-	GROW(g->e_cost, cap);
-	GROW(g->e_lat, cap);
-	GROW(g->e_rel, cap);
 	GROW(g->e_risk, cap);
 	g->g_ecap = cap;
 	return 0;
@@ -488,18 +459,19 @@ route_node_valid(const struct route_graph *g, uint32_t n)
 int
 route_node_remove(struct route_graph *g, uint32_t n)
 {
-	struct route_vec	*vp;
+	struct route_ovec	*ov;
+	struct route_ivec	*iv;
 
 	if (!route_node_valid(g, n)) {
 		errno = ENOENT;
 		return -1;
 	}
-	vp = &g->n_out[n];
-	while (vp->v_len > 0)
-		edge_unlink(g, vp->v_adj[vp->v_len - 1].a_edge);
-	vp = &g->n_in[n];
-	while (vp->v_len > 0)
-		edge_unlink(g, vp->v_adj[vp->v_len - 1].a_edge);
+	ov = &g->n_out[n];
+	while (ov->v_len > 0)
+		edge_unlink(g, ov->v_adj[ov->v_len - 1].a_edge);
+	iv = &g->n_in[n];
+	while (iv->v_len > 0)
+		edge_unlink(g, iv->v_adj[iv->v_len - 1].a_edge);
 	nhash_delete(g, n);
 	free(g->n_name[n]);
 	g->n_name[n] = NULL;
@@ -586,20 +558,24 @@ void
 route_ew_from_edge(const struct route_graph *g, uint32_t e,
     struct route_ew *w)
 {
-	w->ew_trust = g->e_trust[e];
-	w->ew_cost = g->e_cost[e];
-	w->ew_latency = g->e_lat[e];
-	w->ew_reliability = g->e_rel[e];
+	const struct route_oadj	*a = route_slot(g, e);
+
+	w->ew_trust = a->a_trust;
+	w->ew_cost = a->a_cost;
+	w->ew_latency = a->a_lat;
+	w->ew_reliability = a->a_rel;
 	w->ew_risk = g->e_risk[e];
 }
 
 static void
 edge_store(struct route_graph *g, uint32_t e, const struct route_ew *w)
 {
-	g->e_trust[e] = w->ew_trust;
-	g->e_cost[e] = w->ew_cost;
-	g->e_lat[e] = (int32_t)w->ew_latency;
-	g->e_rel[e] = w->ew_reliability;
+	struct route_oadj	*a = route_slot(g, e);
+
+	a->a_trust = w->ew_trust;
+	a->a_cost = w->ew_cost;
+	a->a_lat = (int32_t)w->ew_latency;
+	a->a_rel = w->ew_reliability;
 	g->e_risk[e] = w->ew_risk;
 }
 
@@ -607,7 +583,11 @@ static int
 edge_put(struct route_graph *g, uint32_t u, uint32_t v,
     const struct route_ew *w, int merge)
 {
-	uint32_t	 slot, e, opos, ipos;
+	struct route_oadj	*a;
+	struct route_ovec	*ov;
+	struct route_ivec	*iv;
+	void			*np;
+	uint32_t		 slot, e;
 
 	if (!route_ew_valid(w) || u == v) {
 		errno = EINVAL;
@@ -620,14 +600,15 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 	slot = ehash_slot(g, u, v);
 	if ((e = g->g_ehash[slot]) != ROUTE_NONE) {
 		if (merge) {
-			if (w->ew_trust > g->e_trust[e])
-				g->e_trust[e] = w->ew_trust;
-			if (w->ew_cost < g->e_cost[e])
-				g->e_cost[e] = w->ew_cost;
-			if (w->ew_latency < g->e_lat[e])
-				g->e_lat[e] = (int32_t)w->ew_latency;
-			if (w->ew_reliability > g->e_rel[e])
-				g->e_rel[e] = w->ew_reliability;
+			a = route_slot(g, e);
+			if (w->ew_trust > a->a_trust)
+				a->a_trust = w->ew_trust;
+			if (w->ew_cost < a->a_cost)
+				a->a_cost = w->ew_cost;
+			if (w->ew_latency < a->a_lat)
+				a->a_lat = (int32_t)w->ew_latency;
+			if (w->ew_reliability > a->a_rel)
+				a->a_rel = w->ew_reliability;
 			if (w->ew_risk < g->e_risk[e])
 				g->e_risk[e] = w->ew_risk;
 		} else
@@ -642,21 +623,34 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 	if (g->g_efree == ROUTE_NONE && g->g_ebound == g->g_ecap &&
 	    edges_grow(g) == -1)
 		return -1;
-	e = g->g_efree != ROUTE_NONE ? g->g_efree : g->g_ebound;
-	if (vec_push(&g->n_out[u], v, e, &opos) == -1)
-		return -1;
-	if (vec_push(&g->n_in[v], u, e, &ipos) == -1) {
-		g->n_out[u].v_len--;
-		return -1;
+	ov = &g->n_out[u];
+	iv = &g->n_in[v];
+	if (ov->v_len == ov->v_cap) {
+		if ((np = vec_grow(ov->v_adj, &ov->v_cap,
+		    sizeof(*ov->v_adj))) == NULL)
+			return -1;
+		ov->v_adj = np;
 	}
+	if (iv->v_len == iv->v_cap) {
+		if ((np = vec_grow(iv->v_adj, &iv->v_cap,
+		    sizeof(*iv->v_adj))) == NULL)
+			return -1;
+		iv->v_adj = np;
+	}
+	e = g->g_efree != ROUTE_NONE ? g->g_efree : g->g_ebound;
 	if (g->g_efree != ROUTE_NONE)
 		g->g_efree = g->e_to[e];
 	else
 		g->g_ebound++;
 	g->e_from[e] = u;
 	g->e_to[e] = v;
-	g->e_outpos[e] = opos;
-	g->e_inpos[e] = ipos;
+	g->e_outpos[e] = ov->v_len++;
+	g->e_inpos[e] = iv->v_len++;
+	memset(&ov->v_adj[g->e_outpos[e]], 0, sizeof(*ov->v_adj));
+	ov->v_adj[g->e_outpos[e]].a_node = v;
+	ov->v_adj[g->e_outpos[e]].a_edge = e;
+	iv->v_adj[g->e_inpos[e]].a_node = u;
+	iv->v_adj[g->e_inpos[e]].a_edge = e;
 	edge_store(g, e, w);
 	ehash_insert(g, e);
 	g->g_elive++;
@@ -681,15 +675,24 @@ route_edge_merge(struct route_graph *g, uint32_t u, uint32_t v,
 static void
 edge_unlink(struct route_graph *g, uint32_t e)
 {
-	uint32_t	 moved;
+	struct route_ovec	*ov = &g->n_out[g->e_from[e]];
+	struct route_ivec	*iv = &g->n_in[g->e_to[e]];
+	uint32_t		 pos, moved;
 
 	ehash_delete(g, e);
-	moved = vec_swapdel(&g->n_out[g->e_from[e]], g->e_outpos[e]);
-	if (moved != ROUTE_NONE)
-		g->e_outpos[moved] = g->e_outpos[e];
-	moved = vec_swapdel(&g->n_in[g->e_to[e]], g->e_inpos[e]);
-	if (moved != ROUTE_NONE)
-		g->e_inpos[moved] = g->e_inpos[e];
+	/* move each vector's last slot into the hole */
+	pos = g->e_outpos[e];
+	if (pos != --ov->v_len) {
+		ov->v_adj[pos] = ov->v_adj[ov->v_len];
+		moved = ov->v_adj[pos].a_edge;
+		g->e_outpos[moved] = pos;
+	}
+	pos = g->e_inpos[e];
+	if (pos != --iv->v_len) {
+		iv->v_adj[pos] = iv->v_adj[iv->v_len];
+		moved = iv->v_adj[pos].a_edge;
+		g->e_inpos[moved] = pos;
+	}
 	g->e_from[e] = ROUTE_NONE;
 	g->e_to[e] = g->g_efree;
 	g->g_efree = e;

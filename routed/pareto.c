@@ -49,8 +49,8 @@ struct plab {
 	double		 l_rel;
 	int64_t		 l_cost;
 	int64_t		 l_lat;
-	uint32_t	 l_edge;	/* edge taken, ROUTE_NONE at the source */
-	uint32_t	 l_pidx;	/* the label extended, at the edge's tail */
+	uint32_t	 l_edge;	/* edge taken; NONE at the source */
+	uint32_t	 l_pidx;	/* label extended, at the edge's tail */
 };
 
 /*
@@ -368,10 +368,10 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
     uint32_t src, const struct route_pareto_opts *opts)
 {
 	struct route_pareto_opts	 def;
-	const struct route_adj		*adj;
+	const struct route_oadj		*adj;
 	struct plist			*pl;
 	struct plab			 x, y;
-	uint32_t			 u, v, e, i, k, len, n;
+	uint32_t			 u, v, i, k, len, n;
 
 	p->p_valid = 0;
 	if (opts == NULL) {
@@ -430,12 +430,11 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
 		for (i = 0; i < len; i++)
 			__builtin_prefetch(p->p_lab[adj[i].a_node].pl_lab);
 		for (i = 0; i < len; i++) {
-			e = adj[i].a_edge;
-			y.l_trust = x.l_trust * g->e_trust[e];
-			y.l_rel = x.l_rel * g->e_rel[e];
-			y.l_cost = sr_satadd(x.l_cost, g->e_cost[e]);
-			y.l_lat = sr_satadd(x.l_lat, g->e_lat[e]);
-			y.l_edge = e;
+			y.l_trust = x.l_trust * adj[i].a_trust;
+			y.l_rel = x.l_rel * adj[i].a_rel;
+			y.l_cost = sr_satadd(x.l_cost, adj[i].a_cost);
+			y.l_lat = sr_satadd(x.l_lat, adj[i].a_lat);
+			y.l_edge = adj[i].a_edge;
 			y.l_pidx = k;
 			if (offer(p, adj[i].a_node, &y) == -1)
 				return -1;

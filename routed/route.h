@@ -24,11 +24,13 @@
  * way.  The peer trust score is trust_level_score() of the peer's level
  * (trust.h); the reference gives a remote agent the fixed edge trust
  * ROUTE_REMOTE_AGENT_TRUST.  Cross-relay and local paths live in the same
- * graph.  Edges and nodes are inserted, updated and removed in O(1)
- * amortized time; nothing is ever rebuilt.  Every mutation bumps the
- * graph's generation; query results remember the generation they were
- * computed at, and their path accessors fail with ESTALE once the graph
- * has changed.
+ * graph.  Inserting, updating and removing an edge and adding a node take
+ * O(1) amortized time, removing a node O(its degree); nothing is ever
+ * rebuilt, and queries allocate nothing once their scratch memory has
+ * grown to the graph's size.  Every mutation bumps the graph's
+ * generation; query results remember the generation they were computed
+ * at, and their path accessors fail with ESTALE once the graph has
+ * changed.
  *
  * Semirings.  A semiring (S, add, mul, zero, one) turns path weights into
  * values: mul composes along a path (left to right, from the source), add
@@ -59,7 +61,12 @@
  * Bellman-Ford (FIFO work list) runs on the whole value through the
  * function pointers.  For every selective part the trace of v is a real,
  * simple path whose mul, computed from the source, equals the reported
- * value exactly.  A record query therefore returns the best of each
+ * value exactly.  A node whose value is the semiring's zero (no path, or
+ * only paths through trust-0 edges) counts as unreached.  Values are
+ * exact in the arithmetic used: label setting and Bellman-Ford agree bit
+ * for bit, floating-point products included, because both take the best
+ * over paths of the same left-to-right compositions, and rounding is
+ * monotone.  A record query therefore returns the best of each
  * dimension separately, each with its own trace: three paths that are in
  * general different, and a vector no single path may achieve.
  *
@@ -82,7 +89,9 @@
  * Ranking.  route_rank() gathers the frontier labels at a set of target
  * nodes (say, every agent with the wanted capability), scores each and
  * sorts them best first.  Each alternative names its real path and its
- * exact weights.  Sub-scores, all in [0, 1], higher is better:
+ * exact weights.  Risk is scored but not a frontier dimension, so a
+ * low-risk path can be dominated away.  Sub-scores, all in [0, 1], higher
+ * is better:
  *
  *	trust		the path trust (product of edge trusts)
  *	reliability	the path reliability (product)

@@ -3,12 +3,12 @@
  * operations, shared by graph.c, semiring.c, sssp.c and pareto.c.  Not
  * for use outside routed/.
  *
- * Edges live in parallel arrays indexed by edge id (one array per weight,
- * so a query over one dimension touches only the bytes it needs).  Each
- * node keeps a vector of (head, edge id) for its out-edges and one of
- * (tail, edge id) for its in-edges, so a relaxation reads the head
- * without another indirection; e_outpos/e_inpos give an edge's slot in
- * those vectors, so removal is a swap with the last slot.  Removed edge
+ * Each node keeps a vector of its out-edges, each slot holding the head,
+ * the edge id and the weights a query reads (so a relaxation finds all it
+ * needs in one place, and one prefetch brings it), and a vector of (tail,
+ * edge id) for its in-edges.  Edge ids index parallel arrays: the tail,
+ * the head, the edge's slots in both vectors (e_outpos, e_inpos; removal
+ * is a swap with the last slot) and the risk.  Removed edge
  * and node ids go on free lists and are reused.  Two open-addressing hash
  * tables with linear probing and backward-shift deletion map node names
  * (SipHash-2-4 with a per-graph random key, as ids come from peers) and
@@ -23,14 +23,35 @@
 
 #include "route.h"
 
-/* one slot of a node's out- or in-vector */
-struct route_adj {
-	uint32_t	 a_node;	/* the other end */
+/*
+ * One slot of a node's out-vector: the head, the edge id and the weights
+ * every query reads, so that one prefetch brings all a relaxation needs.
+ * Risk, read only when ranking, stays in e_risk.
+ */
+struct route_oadj {
+	uint32_t	 a_node;
+	uint32_t	 a_edge;
+	int32_t		 a_lat;
+	uint32_t	 a_unused;
+	double		 a_trust;
+	int64_t		 a_cost;
+	double		 a_rel;
+};
+
+struct route_ovec {
+	struct route_oadj *v_adj;
+	uint32_t	 v_len;
+	uint32_t	 v_cap;
+};
+
+/* one slot of a node's in-vector: the tail and the edge id */
+struct route_iadj {
+	uint32_t	 a_node;
 	uint32_t	 a_edge;
 };
 
-struct route_vec {
-	struct route_adj *v_adj;
+struct route_ivec {
+	struct route_iadj *v_adj;
 	uint32_t	 v_len;
 	uint32_t	 v_cap;
 };
@@ -47,8 +68,8 @@ struct route_graph {
 	char		**n_name;	/* NULL: free slot */
 	uint64_t	*n_hash;
 	uint8_t		*n_kind;
-	struct route_vec *n_out;
-	struct route_vec *n_in;
+	struct route_ovec *n_out;
+	struct route_ivec *n_in;
 	uint32_t	*n_free;	/* stack of free indices */
 	uint32_t	 g_nfree;
 
@@ -60,10 +81,6 @@ struct route_graph {
 	uint32_t	*e_to;
 	uint32_t	*e_outpos;
 	uint32_t	*e_inpos;
-	double		*e_trust;
-	int64_t		*e_cost;
-	int32_t		*e_lat;
-	double		*e_rel;
 	double		*e_risk;
 	uint32_t	 g_efree;	/* free list head, linked by e_to */
 
@@ -200,52 +217,38 @@ sr_scalar_key(enum sr_kind k, const union sr_val *a)
 	}
 }
 
-/* the weight of edge e for a built-in part */
+/* the out-vector slot of edge e, which holds its weights */
+static inline struct route_oadj *
+route_slot(const struct route_graph *g, uint32_t e)
+{
+	return &g->n_out[g->e_from[e]].v_adj[g->e_outpos[e]];
+}
+
+/* the weight of an out-edge slot for a built-in part */
 static inline void
-sr_scalar_edge(const struct route_graph *g, enum sr_kind k,
-    enum route_dim dim, uint32_t e, union sr_val *r)
+sr_slot_weight(const struct route_oadj *a, enum sr_kind k,
+    enum route_dim dim, union sr_val *r)
 {
 	double	 d;
 
 	switch (dim) {
 	case ROUTE_DIM_COST:
-		r->i = g->e_cost[e];
+		r->i = a->a_cost;
 		return;
 	case ROUTE_DIM_LATENCY:
-		r->i = g->e_lat[e];
+		r->i = a->a_lat;
 		return;
 	case ROUTE_DIM_TRUST:
-		d = g->e_trust[e];
+		d = a->a_trust;
 		break;
 	case ROUTE_DIM_RELIABILITY:
-		d = g->e_rel[e];
-		break;
-	case ROUTE_DIM_RISK:
-		d = g->e_risk[e];
+		d = a->a_rel;
 		break;
 	default:	/* SR_BOOL */
 		r->i = 1;
 		return;
 	}
 	r->d = k == SR_LOGMAX ? log(d) : d;
-}
-
-/* the address of edge e's weight for a dimension (for prefetching) */
-static inline const void *
-sr_edge_addr(const struct route_graph *g, enum route_dim dim, uint32_t e)
-{
-	switch (dim) {
-	case ROUTE_DIM_COST:
-		return &g->e_cost[e];
-	case ROUTE_DIM_LATENCY:
-		return &g->e_lat[e];
-	case ROUTE_DIM_TRUST:
-		return &g->e_trust[e];
-	case ROUTE_DIM_RELIABILITY:
-		return &g->e_rel[e];
-	default:
-		return &g->e_risk[e];
-	}
 }
 
 void	 route_ew_from_edge(const struct route_graph *, uint32_t,

@@ -19,9 +19,9 @@
  * k * stride + v), so each label-setting pass walks dense arrays; values,
  * predecessors and heap positions are separate arrays, which measured
  * faster than one array of per-node records (the values, read on every
- * relaxation, are then 8 bytes a node).  Adjacency slots carry the head
- * node, so the node states and the edge weights of a settled node's
- * out-edges can all be prefetched at once.
+ * relaxation, are then 8 bytes a node).  Out-edge slots carry the head
+ * and the weights, so one prefetch, issued for the heap's new top while
+ * the previous node finishes, brings what the next step reads.
  */
 #include "config.h"
 
@@ -38,6 +38,7 @@
 
 #define ALWAYS_INLINE	inline __attribute__((__always_inline__))
 #define PREFETCH(p)	__builtin_prefetch(p)
+#define PREFETCH_LINES	8	/* cache lines of out-edges fetched ahead */
 
 struct hent {
 	uint64_t	 h_key;
@@ -197,13 +198,15 @@ static ALWAYS_INLINE void
 ls_step(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
     struct lsrun *l)
 {
-	const struct route_adj	*adj;
+	const struct route_oadj	*adj;
+	const struct route_ovec	*nv;
+	const char		*next, *end;
 	union sr_val		*val = l->l_val;
 	uint32_t		*pred = l->l_pred;
 	struct hent		*h = l->l_heap;
 	uint32_t		*hpos = l->l_pos;
 	union sr_val		 uv, w, c;
-	uint32_t		 u, v, e, i, len, pos;
+	uint32_t		 u, v, i, len, pos;
 
 	u = heap_pop(h, hpos, &l->l_hlen);
 	if (l->l_hlen > 0)
@@ -211,14 +214,11 @@ ls_step(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
 	uv = val[u];
 	adj = g->n_out[u].v_adj;
 	len = g->n_out[u].v_len;
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len; i++)
 		PREFETCH(&val[adj[i].a_node]);
-		PREFETCH(sr_edge_addr(g, dim, adj[i].a_edge));
-	}
 	for (i = 0; i < len; i++) {
-		e = adj[i].a_edge;
 		v = adj[i].a_node;
-		sr_scalar_edge(g, kind, dim, e, &w);
+		sr_slot_weight(&adj[i], kind, dim, &w);
 		sr_scalar_mul(kind, &c, &uv, &w);
 		/* a settled node is never improved: monotone */
 		if (!sr_scalar_better(kind, &c, &val[v]) ||
@@ -226,10 +226,21 @@ ls_step(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
 			continue;
 		l->l_work++;
 		val[v] = c;
-		pred[v] = e;
+		pred[v] = adj[i].a_edge;
 		if (pos == H_NOTSEEN)
 			pos = l->l_hlen++;
 		heap_up(h, hpos, pos, sr_scalar_key(kind, &c), v);
+	}
+	/*
+	 * Most likely the next node: fetch its out-edges (heads and weights)
+	 * while the heap sifts.
+	 */
+	if (l->l_hlen > 0) {
+		nv = &g->n_out[h[0].h_node];
+		next = (const char *)nv->v_adj;
+		end = next + nv->v_len * sizeof(*nv->v_adj);
+		for (i = 0; next < end && i < PREFETCH_LINES; i++, next += 64)
+			PREFETCH(next);
 	}
 }
 
@@ -297,7 +308,7 @@ static int
 bf_run(struct route_sssp *s, const struct route_graph *g)
 {
 	const struct semiring	*sr = &s->s_sr;
-	const struct route_vec	*vp;
+	const struct route_ovec	*vp;
 	union sr_val		*val = s->s_val;
 	uint32_t		*pred = s->s_pred;
 	struct route_ew		 ew;
@@ -350,8 +361,9 @@ bf_run(struct route_sssp *s, const struct route_graph *g)
 				sr->sr_add(sr, nw, old, c);
 			} else {
 				for (k = 0; k < width; k++) {
-					sr_scalar_edge(g, sr->sr_part[k],
-					    sr->sr_dim[k], e, &w[k]);
+					sr_slot_weight(&vp->v_adj[i],
+					    sr->sr_part[k], sr->sr_dim[k],
+					    &w[k]);
 					sr_scalar_mul(sr->sr_part[k], &c[k],
 					    &a[k], &w[k]);
 					sr_scalar_add(sr->sr_part[k], &nw[k],
