@@ -1218,12 +1218,22 @@ add_identity(const struct hc_reply *r, void *arg)
 		return;
 	}
 	if ((p = peer_find(id)) != NULL) {
-		if (strcmp(p->r.e.public_key, key) != 0) {
-			add_fail(op, METRICS_HS_REFUSED, "refused: key mismatch for "
-			    "known relay %s (pinned %.16s..., offered "
-			    "%.16s...)", id, p->r.e.public_key, key);
+		/*
+		 * A new key for a known relay: only over a removed row, on
+		 * the operator's word (this command); never by a proposal.
+		 */
+		if (strcmp(p->r.e.public_key, key) != 0 &&
+		    p->r.e.state != PEER_REMOVED) {
+			add_fail(op, METRICS_HS_REFUSED, "refused: key mismatch "
+			    "for known relay %s (pinned %.16s..., offered "
+			    "%.16s...); remove it first to pin the new key",
+			    id, p->r.e.public_key, key);
 			return;
 		}
+		if (strcmp(p->r.e.public_key, key) != 0)
+			log_warnx("peer add %s: the relay offers a new key "
+			    "%.16s... (pinned %.16s...); the operator's peer "
+			    "add pins it", id, key, p->r.e.public_key);
 		if (p->r.e.state != PEER_REMOVED) {
 			add_fail(op, METRICS_HS_REFUSED, "refused: %s is already %s "
 			    "here", id, peer_state_name(p->r.e.state));
@@ -2255,6 +2265,8 @@ hb_reply(const struct hc_reply *r, void *arg)
 	int		 old, changed;
 
 	p->hb = NULL;
+	if (p->r.e.state != PEER_ACTIVE && p->r.e.state != PEER_SUSPENDED)
+		return;		/* removed meanwhile */
 	if (r->status == 200 && r->body != NULL &&
 	    hb_body_verify(r->body, p->r.e.relay_id, p->r.e.public_key, now,
 	    &agents, why, sizeof(why)) == 0) {
