@@ -117,6 +117,21 @@ enum imsg_type {
 	IMSG_LDG_PEER_DEL,	/* peer->ledgerd: struct ldg_peer_req */
 	IMSG_LDG_PEER_SAVED,	/* ledgerd->peer: struct ldg_peer_result */
 
+	/* routing: see the block comment above struct route_agent */
+	IMSG_LDG_AGENT_LOAD,	/* routed->ledgerd: struct ldg_agent_req */
+	IMSG_LDG_AGENT_ROW,	/* ledgerd->routed: struct ldg_agent_row */
+	IMSG_LDG_AGENT_LOADED,	/* ledgerd->routed: struct ldg_agent_result */
+	IMSG_ROUTE_AGENT_UPSERT, /* peer->routed: struct route_agent */
+	IMSG_ROUTE_AGENT_DELETE, /* peer->routed: struct route_agent */
+	IMSG_ROUTE_QUERY,	/* frontend, peer->routed: struct route_query */
+	IMSG_ROUTE_CANDIDATE,	/* routed->asker: struct route_candidate */
+	IMSG_ROUTE_END,		/* routed->asker: struct route_end */
+	IMSG_CTL_SHOW_ROUTES,	/* relayctl->peer->routed: ctl_route_req */
+	IMSG_CTL_SHOW_GRAPH,	/* relayctl->peer->routed: ctl_route_req */
+	IMSG_CTL_ROUTE,		/* answer: struct route_candidate */
+	IMSG_CTL_ROUTE_END,	/* answer: struct route_end */
+	IMSG_CTL_GRAPH,		/* answer: struct ctl_text + text */
+
 	IMSG_TYPE_MAX
 };
 
@@ -536,6 +551,149 @@ struct ldg_peer_result {
 	int32_t		 ok;		/* 1 done, 0 failed */
 	uint32_t	 rows;		/* LOADED: rows sent */
 	char		 error[128];
+};
+
+/*
+ * Routing (DESIGN.md 4, relayd(8) ROUTING).  routed holds the graph:
+ * this relay, its active and suspended peers (IMSG_PEER_UPSERT/DELETE)
+ * and the agents.  Local agents come from ledgerd: routed sends
+ * IMSG_LDG_AGENT_LOAD with the stamp (generation, live count) of what it
+ * holds, and ledgerd answers one IMSG_LDG_AGENT_ROW per live agent and
+ * then IMSG_LDG_AGENT_LOADED, or LOADED alone with unchanged = 1 when the
+ * stamp is the same.  Agents hosted by other relays come from the peer
+ * engine as IMSG_ROUTE_AGENT_UPSERT/DELETE with relay_id = the host.
+ *
+ * A route query (IMSG_ROUTE_QUERY, from a frontend or the peer engine)
+ * is answered with up to max_results IMSG_ROUTE_CANDIDATE, best first,
+ * then IMSG_ROUTE_END, all carrying the query's reqid.  relayctl's show
+ * routes and show graph reach routed through the peer engine with the
+ * control connection's id as imsg peer id; routed answers IMSG_CTL_ROUTE
+ * and IMSG_CTL_ROUTE_END, or IMSG_CTL_GRAPH chunks, then IMSG_CTL_OK or
+ * IMSG_CTL_FAIL (struct ctl_result), which the peer engine relays.
+ */
+#define AGENT_ID_MAX		128
+#define ROUTE_CAP_MAX		64	/* capability name, NUL included */
+#define ROUTE_CAPS_MAX		32	/* capabilities per agent */
+#define ROUTE_PATH_MAX		8	/* nodes of a reported path */
+#define ROUTE_RESULTS_MAX	100	/* candidates per answer */
+#define ROUTE_TEXT_CHUNK	3072	/* fits a control connection */
+
+/* an agent and the edge into it: ldg_agent_row, IMSG_ROUTE_AGENT_* */
+struct route_agent {
+	char		 agent_id[AGENT_ID_MAX];
+	char		 relay_id[RELAY_ID_MAX];	/* host; "" here */
+	int64_t		 price;		/* micro-units per task */
+	uint32_t	 latency_ms;
+	uint32_t	 trust_ppm;	/* the host's trust in the agent */
+	uint32_t	 reliability_ppm;
+	int32_t		 federation_visible;
+	uint32_t	 ncaps;
+	char		 caps[ROUTE_CAPS_MAX][ROUTE_CAP_MAX];
+};
+
+/* IMSG_LDG_AGENT_LOAD */
+struct ldg_agent_req {
+	uint32_t	 reqid;
+	int64_t		 generation;	/* the stamp routed holds; -1 none */
+	int64_t		 live;
+};
+
+/* IMSG_LDG_AGENT_ROW */
+struct ldg_agent_row {
+	uint32_t	 reqid;
+	struct route_agent a;
+};
+
+/* IMSG_LDG_AGENT_LOADED */
+struct ldg_agent_result {
+	uint32_t	 reqid;
+	int32_t		 ok;		/* 1 done, 0 failed */
+	int32_t		 unchanged;	/* same stamp: no rows were sent */
+	uint32_t	 rows;
+	int64_t		 generation;	/* the stamp of this answer */
+	int64_t		 live;
+	char		 error[128];
+};
+
+enum route_policy {
+	ROUTE_POLICY_DEFAULT = 0,	/* the relayd.conf routing block */
+	ROUTE_POLICY_WEIGHTED,
+	ROUTE_POLICY_LEXICOGRAPHIC,
+	ROUTE_POLICY_COST,		/* lexicographic, cost first */
+	ROUTE_POLICY_TRUST,		/* lexicographic, trust first */
+	ROUTE_POLICY_LATENCY,		/* lexicographic, latency first */
+	ROUTE_POLICY_MAX
+};
+
+/* route_query.flags */
+#define ROUTE_QF_TABLE		0x01	/* best path to every node */
+
+/* IMSG_ROUTE_QUERY; constraints of 0 mean none */
+struct route_query {
+	uint32_t	 reqid;
+	char		 capability[ROUTE_CAP_MAX];	/* "" any agent */
+	int64_t		 budget;	/* micro-units: cost score, limit */
+	int64_t		 max_cost;	/* micro-units */
+	uint32_t	 min_trust_ppm;
+	uint32_t	 max_latency_ms;
+	int32_t		 policy;	/* enum route_policy */
+	uint32_t	 max_results;	/* 0 means 10 */
+	uint32_t	 flags;		/* ROUTE_QF_* */
+};
+
+/*
+ * IMSG_ROUTE_CANDIDATE, IMSG_CTL_ROUTE: one real path and its exact
+ * weights.  Dimensions are indexed trust, cost, latency, reliability,
+ * risk.  Kinds are those of routed/route.h: 1 this relay, 2 a peer
+ * relay, 3 an agent.
+ */
+struct route_candidate {
+	uint32_t	 reqid;
+	uint32_t	 rank;		/* 1 = the choice */
+	char		 target[AGENT_ID_MAX];
+	int32_t		 target_kind;
+	char		 relay_id[RELAY_ID_MAX];	/* last relay, or "" */
+	uint32_t	 npath;		/* nodes, this relay first */
+	char		 path[ROUTE_PATH_MAX][AGENT_ID_MAX];
+	double		 trust;
+	int64_t		 cost;		/* micro-units */
+	int64_t		 latency_ms;
+	double		 reliability;
+	double		 risk;
+	double		 score[5];	/* normalised sub-scores */
+	double		 composite;
+	uint32_t	 considered;	/* alternatives ranked with it */
+	char		 decided[16];	/* what put it ahead of the next */
+};
+
+/* IMSG_ROUTE_END, IMSG_CTL_ROUTE_END: how the answer was computed */
+struct route_end {
+	uint32_t	 reqid;
+	int32_t		 ok;
+	char		 error[128];
+	int32_t		 policy;	/* as applied, never DEFAULT */
+	int32_t		 lexicographic;
+	double		 weights[5];
+	int32_t		 lex[5];	/* dimension order, lexicographic */
+	int64_t		 budget;
+	int64_t		 cost_lo, cost_hi;	/* normalisation range */
+	int64_t		 latency_lo, latency_hi;
+	uint32_t	 targets;	/* nodes that matched */
+	uint32_t	 considered;	/* alternatives ranked */
+	uint32_t	 excluded;	/* failed a constraint */
+	uint32_t	 candidates;	/* sent */
+	uint32_t	 discarded;	/* frontier labels over the bound */
+};
+
+/* IMSG_CTL_SHOW_ROUTES, IMSG_CTL_SHOW_GRAPH */
+struct ctl_route_req {
+	char		 capability[ROUTE_CAP_MAX];	/* "" none */
+	int32_t		 json;		/* show graph: JSON, not dot */
+};
+
+/* IMSG_CTL_GRAPH: this header, then up to ROUTE_TEXT_CHUNK bytes */
+struct ctl_text {
+	uint32_t	 last;		/* 1 on the final chunk */
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */
