@@ -37,6 +37,7 @@
 
 #include <event.h>
 
+#include "agents.h"
 #include "db.h"
 #include "encoding.h"
 #include "log.h"
@@ -194,15 +195,17 @@ ledgerd_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
- * The peer engine loads and writes the peer table (peers.c).  Frontends,
- * routed and keyd send nothing but the framework's generic messages yet;
- * anything else is fatal.
+ * The peer engine loads and writes the peer table (peers.c), routed
+ * loads the local agents (agents.c).  Frontends and keyd send nothing
+ * but the framework's generic messages yet; anything else is fatal.
  */
 static int
 ledgerd_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
 	if (iev->peer == PROC_PEER)
 		return (peers_dispatch(&env.proc, env.db, iev, imsg));
+	if (iev->peer == PROC_ROUTED)
+		return (agents_dispatch(&env.proc, env.db, iev, imsg));
 	return (-1);
 }
 
