@@ -49,6 +49,8 @@ static const struct fe_feature fe_capabilities[] = {
  * both sides list it, so an entry goes here with the code that speaks it.
  */
 static const struct fe_feature fe_extensions[] = {
+	{ "peer-accepted", FE_WHEN_FEDERATION },	/* fe_fed.c */
+	{ "remove-v2", FE_WHEN_FEDERATION },		/* fe_fed.c */
 	{ NULL, FE_WHEN_ALWAYS }
 };
 
@@ -94,6 +96,7 @@ fe_init(struct frontend *f, struct event_base *base, int instance,
 	TAILQ_INIT(&f->health);
 	TAILQ_INIT(&f->metrics);
 	fe = f;
+	fe_fed_init();
 }
 
 /*
@@ -124,6 +127,7 @@ fe_cleanup(void)
 			http_unwait(hr);
 		fe_doc_drop(&fe->docs[d]);
 	}
+	fe_fed_cleanup();
 }
 
 void
@@ -293,8 +297,7 @@ fe_metadata_doc(char *err, size_t errlen)
 	fe_set(o, "endpoint_url", json_string(fe->conf.endpoint));
 	fe_set(o, "capabilities", fe_features(fe_capabilities));
 	fe_set(o, "fee_rate", json_real((double)fe->conf.fee_ppm / 1e6));
-	/* peering arrives with its own issue: no peers yet */
-	fe_set(o, "federation_peers", json_array());
+	fe_set(o, "federation_peers", fe_peer_list());
 	fe_set(o, "agent_count", json_integer(fe->ldg.agent_count));
 	if (fe_text_ok(fe->conf.name, RELAY_NAME_MAX - 1))
 		fe_set(o, "display_name", json_string(fe->conf.name));
@@ -352,8 +355,7 @@ fe_manifest_doc(char *err, size_t errlen)
 	fe_set(fed, "acceptance",
 	    json_string(fe->conf.fed_accept_auto ? "auto" : "manual"));
 	fe_set(fed, "max_hops", json_integer(fe->conf.fed_max_hops));
-	/* peering arrives with its own issue: no peers yet */
-	fe_set(fed, "peer_count", json_integer(0));
+	fe_set(fed, "peer_count", json_integer((json_int_t)fe_peer_active()));
 	fe_set(fed, "extensions", fe_features(fe_extensions));
 
 	fe_set(o, "name", json_string(fe->conf.name));
@@ -490,6 +492,11 @@ fe_sign_answer(int ok, const struct key_sign_resp *resp, const void *doc,
 	struct http_req		*hr;
 	int			 d;
 
+	/* the propose challenge and the heartbeat response */
+	if (resp->kind == KEY_KIND_CHALLENGE || resp->kind == KEY_KIND_HBRESP) {
+		fe_fed_sign_answer(ok, resp);
+		return;
+	}
 	for (d = 0; d < FE_DOC_MAX; d++)
 		if (fe->docs[d].reqid != 0 &&
 		    fe->docs[d].reqid == resp->reqid &&

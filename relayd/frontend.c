@@ -353,15 +353,50 @@ fe_dispatch_keyd(struct imsgev *iev, struct imsg *imsg)
 	return (-1);
 }
 
+/* NUL-terminates the strings of a peer table row from the peer engine. */
+static void
+fe_peer_terminate(struct peer_entry *e)
+{
+	e->relay_id[sizeof(e->relay_id) - 1] = '\0';
+	e->public_key[sizeof(e->public_key) - 1] = '\0';
+	e->endpoint[sizeof(e->endpoint) - 1] = '\0';
+	e->display_name[sizeof(e->display_name) - 1] = '\0';
+	e->trust_level[sizeof(e->trust_level) - 1] = '\0';
+}
+
 static int
 fe_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
 	struct proc_status	 st;
 	struct ldg_state	 ls;
 	struct metrics_chunk	 mc;
+	struct peer_entry	 pe;
+	struct fed_result	 fr;
 	size_t			 len;
 
 	switch (imsg_get_type(imsg)) {
+	case IMSG_PEER_UPSERT:
+	case IMSG_PEER_DELETE:
+		if (iev->peer != PROC_PEER)
+			return (-1);
+		if (imsg_get_data(imsg, &pe, sizeof(pe)) == -1)
+			fatalx("bad IMSG_PEER_UPSERT/DELETE");
+		fe_peer_terminate(&pe);
+		if (imsg_get_type(imsg) == IMSG_PEER_UPSERT)
+			fe_peer_upsert(&pe);
+		else
+			fe_peer_delete(&pe);
+		return (0);
+	case IMSG_FED_RESULT:
+		if (iev->peer != PROC_PEER)
+			return (-1);
+		if (imsg_get_data(imsg, &fr, sizeof(fr)) == -1)
+			fatalx("bad IMSG_FED_RESULT");
+		fr.error[sizeof(fr.error) - 1] = '\0';
+		fr.nonce[sizeof(fr.nonce) - 1] = '\0';
+		fr.peer_state[sizeof(fr.peer_state) - 1] = '\0';
+		fe_fed_result(&fr);
+		return (0);
 	case IMSG_PROC_STATUS:
 		if (imsg_get_data(imsg, &st, sizeof(st)) == -1)
 			fatalx("bad IMSG_PROC_STATUS from %s",

@@ -9,6 +9,8 @@
  *		engines (keyd signatures, status, metrics); it sends through
  *		struct frontend's send hook, so tests and the fuzz target run
  *		it without the other processes
+ * fe_fed.c	the federation routes (peering): the peer table copy,
+ *		authentication (fedauth.c), hand-over to the peer engine
  * http.c	request plumbing and the route table (http.h)
  * metrics.c	the Prometheus text, rendered by the peer engine
  */
@@ -125,5 +127,25 @@ void	 fe_metrics(struct http_req *);
 void	 fe_identity(struct http_req *);
 void	 fe_metadata(struct http_req *);
 void	 fe_manifest(struct http_req *);
+
+/* fe_fed.c: the federation routes and the peer table copy */
+void	 fe_fed_init(void);
+void	 fe_fed_cleanup(void);
+void	 fe_fed_set_clock(int64_t (*)(void));
+void	 fe_fed_set_loopback(int);
+void	 fe_peer_upsert(const struct peer_entry *);
+void	 fe_peer_delete(const struct peer_entry *);
+const struct peer_entry *fe_peer_find(const char *);
+size_t	 fe_peer_active(void);
+json_t	*fe_peer_list(void);
+json_t	*fe_peers_doc(void);
+void	 fe_fed_result(const struct fed_result *);
+void	 fe_fed_sign_answer(int, const struct key_sign_resp *);
+void	 fe_fed_propose(struct http_req *);
+void	 fe_fed_confirm(struct http_req *);
+void	 fe_fed_heartbeat(struct http_req *);
+void	 fe_fed_remove(struct http_req *);
+void	 fe_fed_accepted(struct http_req *);
+void	 fe_fed_peers(struct http_req *);
 
 #endif /* RELAYD_FRONTEND_H */

@@ -82,7 +82,19 @@ struct http_req;
 	R(ROUTE_METADATA, HTTP_GET, 0, "/.well-known/motebit.json",	\
 	    fe_metadata)						\
 	R(ROUTE_MANIFEST, HTTP_GET, 0,					\
-	    "/.well-known/mesh-manifest.json", fe_manifest)
+	    "/.well-known/mesh-manifest.json", fe_manifest)		\
+	R(ROUTE_FED_PROPOSE, HTTP_POST, 0,				\
+	    "/federation/v1/peer/propose", fe_fed_propose)		\
+	R(ROUTE_FED_CONFIRM, HTTP_POST, 0,				\
+	    "/federation/v1/peer/confirm", fe_fed_confirm)		\
+	R(ROUTE_FED_HEARTBEAT, HTTP_POST, 0,				\
+	    "/federation/v1/peer/heartbeat", fe_fed_heartbeat)		\
+	R(ROUTE_FED_REMOVE, HTTP_POST, 0,				\
+	    "/federation/v1/peer/remove", fe_fed_remove)		\
+	R(ROUTE_FED_ACCEPTED, HTTP_POST, 0,				\
+	    "/federation/v1/peer/accepted", fe_fed_accepted)		\
+	R(ROUTE_FED_PEERS, HTTP_GET, 0, "/federation/v1/peers",	\
+	    fe_fed_peers)
 
 #define HTTP_ROUTE_ENUM(id, m, f, path, h)	id,
 enum http_route_id {

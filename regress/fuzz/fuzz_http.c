@@ -8,6 +8,14 @@
  * writes the input, shuts down its write side and reads until the server
  * closes.  The server must neither crash nor keep the connection, and
  * nothing may leak.
+ *
+ * The federation routes (fe_fed.c) see one peer, relay A of Appendix B
+ * (seed 01), and a wall clock frozen at the vectors' timestamp, so that
+ * the signed seeds (corpus/http/fed-*) pass authentication and reach the
+ * hand-over to the absent peer engine; the per-IP limit starts afresh
+ * with each input, or every input after the 300th would stop there.
+ * Inputs of odd length see the loopback client as a remote one, so the
+ * peer list asks for X-Relay-* credentials.
  */
 #include "config.h"
 
@@ -34,6 +42,11 @@
 #include "http.h"
 #include "log.h"
 
+#define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
+#define PUB_A		\
+	"8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
+#define T0		1760000000000LL
+
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct event_base	*base;
@@ -49,6 +62,29 @@ static int
 absent(enum proc_id to, uint32_t type, const struct iovec *iov, int n)
 {
 	return (-1);
+}
+
+static int64_t
+frozen(void)
+{
+	return (T0);
+}
+
+/* The federation state each input starts from. */
+static void
+fed_reset(void)
+{
+	struct peer_entry	 e;
+
+	fe_fed_init();
+	fe_fed_set_clock(frozen);
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.relay_id, RELAY_A, sizeof(e.relay_id));
+	strlcpy(e.public_key, PUB_A, sizeof(e.public_key));
+	strlcpy(e.endpoint, "https://a.example", sizeof(e.endpoint));
+	e.state = PEER_ACTIVE;
+	e.extensions = PEER_EXT_PEER_ACCEPTED;
+	fe_peer_upsert(&e);
 }
 
 static void
@@ -142,6 +178,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (base == NULL)
 		setup();
+	fed_reset();
+	fe_fed_set_loopback(size % 2 == 0);
 	memset(&c, 0, sizeof(c));
 	if ((c.bev = bufferevent_socket_new(base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)

@@ -819,10 +819,11 @@ START_TEST(identity_doc)
 	snprintf(clen, sizeof(clen), "%zu", r.bodylen);
 	ck_assert_str_eq(r.body,
 	    "{\"did\":\"" DID "\",\"display_name\":\"test relay\","
-	    "\"endpoint_url\":\"https://relay.example\",\"extensions\":[],"
-	    "\"public_key\":\"" PUBKEY "\",\"relay_motebit_id\":\"" RELAY_ID
-	    "\",\"spec\":\"motebit/relay-federation@1.4\","
-	    "\"vote_policy_configured\":false}");
+	    "\"endpoint_url\":\"https://relay.example\",\"extensions\":"
+	    "[\"peer-accepted\",\"remove-v2\"],\"public_key\":\"" PUBKEY
+	    "\",\"relay_motebit_id\":\"" RELAY_ID "\",\"spec\":"
+	    "\"motebit/relay-federation@1.4\",\"vote_policy_configured\":"
+	    "false}");
 	ck_assert_str_eq(resp_header(&r, "Content-Type", h, sizeof(h)),
 	    "application/json");
 	ck_assert_int_eq(jcs_is_canonical(r.body, r.bodylen), 1);
@@ -1306,8 +1307,8 @@ START_TEST(signing_shared)
 	    "mesh-manifest.json\",\"metadata\":\"https://relay.example/"
 	    ".well-known/motebit.json\"}"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"federation\":{\"acceptance\""
-	    ":\"manual\",\"enabled\":true,\"extensions\":[],\"max_hops\":3,"
-	    "\"peer_count\":0}"));
+	    ":\"manual\",\"enabled\":true,\"extensions\":[\"peer-accepted\","
+	    "\"remove-v2\"],\"max_hops\":3,\"peer_count\":0}"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"agents\":[]"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"name\":\"test relay\""));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"version\":\""
