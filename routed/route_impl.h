@@ -251,6 +251,7 @@ sr_slot_weight(const struct route_oadj *a, enum sr_kind k,
 	r->d = k == SR_LOGMAX ? log(d) : d;
 }
 
+int	 sr_builtin_ok(const struct semiring *);
 void	 route_ew_from_edge(const struct route_graph *, uint32_t,
 	    struct route_ew *);
 

@@ -257,6 +257,26 @@ sr_product(struct semiring *sr, const struct semiring *const *parts,
 	return -1;
 }
 
+/* a built-in semiring's parts are kinds and dimensions sr_base() allows */
+int
+sr_builtin_ok(const struct semiring *sr)
+{
+	struct semiring	 t;
+	size_t		 k;
+
+	if (sr->sr_kind == SR_CUSTOM || sr->sr_width < 1 ||
+	    sr->sr_width > SR_PARTS_MAX)
+		return 0;
+	for (k = 0; k < sr->sr_width; k++) {
+		if (sr->sr_part[k] == SR_BOOL) {
+			if (sr->sr_dim[k] != ROUTE_DIM_NONE)
+				return 0;
+		} else if (sr_base(&t, sr->sr_part[k], sr->sr_dim[k]) == -1)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 dclose(double a, double b, double eps)
 {

@@ -284,9 +284,9 @@ ls_part(struct route_sssp *s, const struct route_graph *g, size_t k,
 
 /*
  * A product runs one pass per part, one after the other: each pass keeps
- * its node states and heap hot in the cache.
- * Interleaving the passes node by node measured slower (bench/RESULTS.md),
- * and so did one Bellman-Ford pass over the whole record.
+ * its node states and heap hot in the cache.  Interleaving the passes
+ * node by node measured slower (bench/RESULTS.md), and so did one
+ * Bellman-Ford pass over the whole record.
  */
 static void
 ls_run(struct route_sssp *s, const struct route_graph *g)
@@ -400,6 +400,10 @@ route_sssp_run(struct route_sssp *s, const struct route_graph *g,
 	    sr->sr_add == NULL || sr->sr_mul == NULL || sr->sr_zero == NULL ||
 	    sr->sr_one == NULL || sr->sr_weight == NULL ||
 	    !route_node_valid(g, src)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (sr->sr_kind != SR_CUSTOM && !sr_builtin_ok(sr)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -725,7 +725,7 @@ START_TEST(test_custom)
 	struct trng		 r = { seed ^ 0x21 };
 	struct route_sssp	*a = route_sssp_new(), *b = route_sssp_new();
 	struct route_graph	*g;
-	struct semiring		 c;
+	struct semiring		 c, bad;
 	union sr_val		 x, y;
 	uint32_t		 nv, n, edges[64];
 	long			 la, lb;
@@ -735,6 +735,18 @@ START_TEST(test_custom)
 	g = trng_graph(&r, 5, 50);
 	RT_IEQ(route_sssp_run(a, g, &c, 0, ROUTE_ALGO_LABEL), -1);
 	RT_IEQ(errno, EINVAL);
+	/* a built-in semiring patched into nonsense is refused */
+	bad = sr_trust;
+	bad.sr_dim[0] = ROUTE_DIM_COST;
+	RT_IEQ(route_sssp_run(a, g, &bad, 0, ROUTE_ALGO_AUTO), -1);
+	RT_IEQ(errno, EINVAL);
+	bad = sr_record;
+	bad.sr_part[1] = SR_CUSTOM;
+	RT_IEQ(route_sssp_run(a, g, &bad, 0, ROUTE_ALGO_BF), -1);
+	RT_IEQ(errno, EINVAL);
+	bad = sr_reach;
+	bad.sr_width = SR_PARTS_MAX + 1;
+	RT_IEQ(route_sssp_run(a, g, &bad, 0, ROUTE_ALGO_AUTO), -1);
 	route_graph_free(g);
 	for (gi = 0; gi < 300; gi++) {
 		nv = 2 + trng_below(&r, 10);
