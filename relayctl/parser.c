@@ -16,7 +16,8 @@ enum token_type {
 	KEYWORD,
 	FILENAME,
 	PEERID,
-	URL
+	URL,
+	CAPABILITY
 };
 
 struct token {
@@ -34,6 +35,8 @@ static const struct token t_file[];
 static const struct token t_peer[];
 static const struct token t_peerid[];
 static const struct token t_url[];
+static const struct token t_routeopt[];
+static const struct token t_capname[];
 
 static const struct token t_end[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
@@ -50,10 +53,12 @@ static const struct token t_main[] = {
 };
 
 static const struct token t_show[] = {
+	{ KEYWORD,	"graph",	SHOW_GRAPH,	t_routeopt },
 	{ KEYWORD,	"key",		SHOW_KEY,	t_end },
 	{ KEYWORD,	"peer",		SHOW_PEER,	t_peerid },
 	{ KEYWORD,	"peers",	SHOW_PEERS,	t_end },
 	{ KEYWORD,	"requests",	SHOW_REQUESTS,	t_end },
+	{ KEYWORD,	"routes",	SHOW_ROUTES,	t_routeopt },
 	{ KEYWORD,	"status",	SHOW_STATUS,	t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
@@ -90,6 +95,17 @@ static const struct token t_peerid[] = {
 
 static const struct token t_url[] = {
 	{ URL,		"",		NONE,		t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_routeopt[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ KEYWORD,	"capability",	NONE,		t_capname },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_capname[] = {
+	{ CAPABILITY,	"",		NONE,		t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -178,6 +194,13 @@ match_token(const char *word, const struct token *table)
 				t = &table[i];
 			}
 			break;
+		case CAPABILITY:
+			if (word != NULL && *word != '\0') {
+				res.capability = word;
+				match++;
+				t = &table[i];
+			}
+			break;
 		case ENDTOKEN:
 			break;
 		}
@@ -215,6 +238,9 @@ show_valid_args(const struct token *table)
 			break;
 		case URL:
 			fprintf(stderr, "  <url>\n");
+			break;
+		case CAPABILITY:
+			fprintf(stderr, "  <capability>\n");
 			break;
 		case ENDTOKEN:
 			break;

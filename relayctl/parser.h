@@ -20,7 +20,9 @@ enum actions {
 	PEER_ACCEPT,
 	PEER_DECLINE,
 	PEER_REMOVE,
-	PEER_BLOCK
+	PEER_BLOCK,
+	SHOW_ROUTES,
+	SHOW_GRAPH
 };
 
 struct parse_result {
@@ -28,6 +30,7 @@ struct parse_result {
 	const char	*path;
 	const char	*peer;		/* relay id */
 	const char	*url;
+	const char	*capability;	/* show routes, show graph */
 };
 
 /* NULL after printing a usage message for the failed word */

@@ -39,6 +39,8 @@ static int	 run_show_peers(struct imsgbuf *, int, enum actions,
 		    const char *);
 static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
 		    const char *);
+static int	 run_show_routes(struct imsgbuf *, int, const char *);
+static int	 run_show_graph(struct imsgbuf *, int, const char *);
 
 /* Peer commands wait for the network; the peer engine gives up at 28 s. */
 #define PEER_WAIT_MS	35000
@@ -115,6 +117,12 @@ main(int argc, char *argv[])
 	case PEER_BLOCK:
 		ctl_wait_ms = PEER_WAIT_MS;
 		ret = run_peer(&ibuf, json, res->action, res->peer, res->url);
+		break;
+	case SHOW_ROUTES:
+		ret = run_show_routes(&ibuf, json, res->capability);
+		break;
+	case SHOW_GRAPH:
+		ret = run_show_graph(&ibuf, json, res->capability);
 		break;
 	default:
 		usage();
@@ -833,4 +841,326 @@ run_peer(struct imsgbuf *ibuf, int json, enum actions action,
 		warnx("%s %s: %s", peer_cmd_name(action),
 		    action == PEER_ADD ? url : id, res.msg);
 	return (ok ? 0 : 1);
+}
+
+/*
+ * Routes and the graph (routed, through the peer engine)
+ */
+static const char *const dim_names[5] = {
+	"trust", "cost", "latency", "reliability", "risk"
+};
+
+static const char *
+policy_name(int32_t p)
+{
+	static const char *const names[] = {
+		"default", "weighted", "lexicographic", "cost", "trust",
+		"latency"
+	};
+
+	if (p < 0 || p >= (int32_t)(sizeof(names) / sizeof(names[0])))
+		return ("unknown");
+	return (names[p]);
+}
+
+static const char *
+kind_name(int32_t k)
+{
+	switch (k) {
+	case 1:
+		return ("self");
+	case 2:
+		return ("relay");
+	case 3:
+		return ("agent");
+	}
+	return ("unknown");
+}
+
+static int
+route_req(struct ctl_route_req *req, const char *cap, int json)
+{
+	memset(req, 0, sizeof(*req));
+	if (cap != NULL && strlcpy(req->capability, cap,
+	    sizeof(req->capability)) >= sizeof(req->capability)) {
+		warnx("capability name longer than %d bytes: %s",
+		    ROUTE_CAP_MAX - 1, cap);
+		return (-1);
+	}
+	req->json = json;
+	return (0);
+}
+
+static void
+cand_terminate(struct route_candidate *c)
+{
+	uint32_t	 i;
+
+	c->target[sizeof(c->target) - 1] = '\0';
+	c->relay_id[sizeof(c->relay_id) - 1] = '\0';
+	c->decided[sizeof(c->decided) - 1] = '\0';
+	if (c->npath > ROUTE_PATH_MAX)
+		c->npath = ROUTE_PATH_MAX;
+	for (i = 0; i < c->npath; i++)
+		c->path[i][sizeof(c->path[i]) - 1] = '\0';
+}
+
+static json_t *
+cand_json(const struct route_candidate *c)
+{
+	json_t		*path, *scores;
+	uint32_t	 i;
+	int		 d;
+
+	path = json_array();
+	for (i = 0; i < c->npath; i++)
+		json_array_append_new(path, json_string(c->path[i]));
+	scores = json_object();
+	for (d = 0; d < 5; d++)
+		json_object_set_new(scores, dim_names[d],
+		    json_real(c->score[d]));
+	return (json_pack("{s:I,s:s,s:s,s:s?,s:o,s:I,s:f,s:I,s:I,s:f,s:f,"
+	    "s:o,s:f,s:I,s:s?}",
+	    "rank", (json_int_t)c->rank,
+	    "target", c->target,
+	    "kind", kind_name(c->target_kind),
+	    "relay", c->relay_id[0] != '\0' ? c->relay_id : NULL,
+	    "path", path,
+	    "hops", (json_int_t)(c->npath > 0 ? c->npath - 1 : 0),
+	    "trust", c->trust,
+	    "cost", (json_int_t)c->cost,
+	    "latency_ms", (json_int_t)c->latency_ms,
+	    "reliability", c->reliability,
+	    "risk", c->risk,
+	    "sub_scores", scores,
+	    "composite", c->composite,
+	    "alternatives", (json_int_t)c->considered,
+	    "decided_by", c->decided[0] != '\0' ? c->decided : NULL));
+}
+
+/* "relay-b > relay-c" between this relay and the target, or "-" */
+static void
+cand_via(const struct route_candidate *c, char *buf, size_t len)
+{
+	uint32_t	 i;
+
+	buf[0] = '\0';
+	for (i = 1; i + 1 < c->npath; i++) {
+		if (i > 1)
+			strlcat(buf, " > ", len);
+		strlcat(buf, c->path[i], len);
+	}
+	if (buf[0] == '\0')
+		strlcpy(buf, "-", len);
+}
+
+/* like print_json(), with doubles to 15 digits: 0.3, not 0.299...9 */
+static void
+print_json_real(json_t *j)
+{
+	char	*s;
+
+	if ((s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(15))) == NULL)
+		errx(1, "json_dumps");
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+static void
+end_print(const struct route_end *end, const char *cap)
+{
+	int	 i;
+
+	if (cap != NULL)
+		printf("Capability %s: %u agents, %u alternatives "
+		    "considered, %u excluded by constraints\n", cap,
+		    end->targets, end->considered, end->excluded);
+	else
+		printf("Best path to each of %u destinations\n",
+		    end->targets);
+	printf("Policy %s:", policy_name(end->policy));
+	if (end->lexicographic) {
+		printf(" order");
+		for (i = 0; i < 5; i++)
+			if (end->lex[i] >= 0 && end->lex[i] < 5)
+				printf("%s%s", i ? ", " : " ",
+				    dim_names[end->lex[i]]);
+		printf("; ties by score with");
+	}
+	for (i = 0; i < 5; i++)
+		printf("%s %s %.2f", i ? "," : "", dim_names[i],
+		    end->weights[i]);
+	printf("\n");
+	if (cap != NULL && end->considered > 0) {
+		if (end->budget > 0)
+			printf("Cost scored against the budget of %" PRId64
+			    ", ", end->budget);
+		else
+			printf("Cost normalised over %" PRId64 "..%" PRId64
+			    ", ", end->cost_lo, end->cost_hi);
+		printf("latency over %" PRId64 "..%" PRId64 " ms\n",
+		    end->latency_lo, end->latency_hi);
+	}
+	if (end->discarded > 0)
+		printf("The frontier bound discarded %u labels: the "
+		    "alternatives are not exhaustive\n", end->discarded);
+}
+
+static int
+run_show_routes(struct imsgbuf *ibuf, int json, const char *cap)
+{
+	struct ctl_route_req	 req;
+	struct route_candidate	*cands = NULL, *c;
+	struct route_end	 end;
+	struct imsg		 imsg;
+	json_t			*arr, *o, *w, *order;
+	char			 via[512];
+	size_t			 n = 0, cap_n = 0, i;
+	int			 ret = -1, have_end = 0, d;
+
+	if (route_req(&req, cap, 0) == -1)
+		return (1);
+	if (ctl_request(ibuf, IMSG_CTL_SHOW_ROUTES, &req, sizeof(req)) == -1)
+		return (1);
+	memset(&end, 0, sizeof(end));
+	while (ret == -1) {
+		if (ctl_next(ibuf, &imsg) == -1)
+			return (1);
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_ROUTE:
+			if (n == cap_n) {
+				cap_n = cap_n == 0 ? 64 : cap_n * 2;
+				if ((cands = reallocarray(cands, cap_n,
+				    sizeof(*cands))) == NULL)
+					err(1, NULL);
+			}
+			if (imsg_get_data(&imsg, &cands[n],
+			    sizeof(cands[n])) == -1)
+				errx(1, "bad route from relayd");
+			cand_terminate(&cands[n++]);
+			break;
+		case IMSG_CTL_ROUTE_END:
+			if (imsg_get_data(&imsg, &end, sizeof(end)) == -1)
+				errx(1, "bad route summary from relayd");
+			have_end = 1;
+			break;
+		default:
+			if ((ret = ctl_result(&imsg, 1)) == -1)
+				errx(1, "unexpected answer %u from relayd",
+				    imsg_get_type(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	if (ret != 0 || !have_end) {
+		free(cands);
+		return (ret != 0 ? ret : 1);
+	}
+
+	if (json) {
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, cand_json(&cands[i]));
+		w = json_object();
+		for (d = 0; d < 5; d++)
+			json_object_set_new(w, dim_names[d],
+			    json_real(end.weights[d]));
+		order = json_array();
+		for (d = 0; end.lexicographic && d < 5; d++)
+			if (end.lex[d] >= 0 && end.lex[d] < 5)
+				json_array_append_new(order,
+				    json_string(dim_names[end.lex[d]]));
+		o = json_pack("{s:s?,s:s,s:b,s:o,s:o,s:I,s:o,s:I,s:I,s:I,"
+		    "s:I,s:o}",
+		    "capability", cap,
+		    "policy", policy_name(end.policy),
+		    "lexicographic", end.lexicographic != 0,
+		    "weights", w,
+		    "order", order,
+		    "budget", (json_int_t)end.budget,
+		    "normalisation", cap == NULL ? json_null() :
+		    json_pack("{s:[I,I],s:[I,I]}",
+		    "cost", (json_int_t)end.cost_lo, (json_int_t)end.cost_hi,
+		    "latency_ms", (json_int_t)end.latency_lo,
+		    (json_int_t)end.latency_hi),
+		    "targets", (json_int_t)end.targets,
+		    "alternatives_considered", (json_int_t)end.considered,
+		    "excluded", (json_int_t)end.excluded,
+		    "discarded", (json_int_t)end.discarded,
+		    "routes", arr);
+		print_json_real(o);
+		free(cands);
+		return (0);
+	}
+
+	end_print(&end, cap);
+	if (n == 0) {
+		printf("%s\n", cap != NULL ? "no agent with that capability "
+		    "is reachable" : "no destination is reachable");
+		free(cands);
+		return (0);
+	}
+	printf("\n");
+	if (cap != NULL)
+		printf("%-4s ", "RANK");
+	printf("%-36s %-5s %5s %9s %8s %5s %6s %4s %-11s %s\n",
+	    cap != NULL ? "AGENT" : "DESTINATION", "KIND", "TRUST", "COST",
+	    "LATENCY", "REL", "SCORE", "ALTS", "DECIDED BY", "VIA");
+	for (i = 0; i < n; i++) {
+		c = &cands[i];
+		cand_via(c, via, sizeof(via));
+		if (cap != NULL)
+			printf("%-4u ", c->rank);
+		printf("%-36s %-5s %5.2f %9" PRId64 " %6" PRId64 "ms "
+		    "%5.2f %6.3f %4u %-11s %s\n", c->target,
+		    kind_name(c->target_kind), c->trust, c->cost,
+		    c->latency_ms, c->reliability, c->composite,
+		    c->considered, c->decided[0] ? c->decided : "-", via);
+		if (cap != NULL)
+			printf("%-4s sub-scores: trust %.3f, cost %.3f, "
+			    "latency %.3f, reliability %.3f, risk %.3f\n", "",
+			    c->score[0], c->score[1], c->score[2],
+			    c->score[3], c->score[4]);
+	}
+	free(cands);
+	return (0);
+}
+
+static int
+run_show_graph(struct imsgbuf *ibuf, int json, const char *cap)
+{
+	struct ctl_route_req	 req;
+	struct ctl_text		 hdr;
+	struct imsg		 imsg;
+	size_t			 len;
+	int			 ret = -1, last = 0;
+
+	if (route_req(&req, cap, json) == -1)
+		return (1);
+	if (ctl_request(ibuf, IMSG_CTL_SHOW_GRAPH, &req, sizeof(req)) == -1)
+		return (1);
+	while (ret == -1) {
+		if (ctl_next(ibuf, &imsg) == -1)
+			return (1);
+		if (imsg_get_type(&imsg) == IMSG_CTL_GRAPH) {
+			len = imsg_get_len(&imsg);
+			if (len < sizeof(hdr) || last)
+				errx(1, "bad graph chunk from relayd");
+			memcpy(&hdr, imsg.data, sizeof(hdr));
+			if (fwrite((char *)imsg.data + sizeof(hdr), 1,
+			    len - sizeof(hdr), stdout) != len - sizeof(hdr))
+				err(1, "stdout");
+			last = hdr.last != 0;
+		} else if ((ret = ctl_result(&imsg, 1)) == -1)
+			errx(1, "unexpected answer %u from relayd",
+			    imsg_get_type(&imsg));
+		imsg_free(&imsg);
+	}
+	if (ret == 0 && !last)
+		errx(1, "the graph from relayd is incomplete");
+	if (fflush(stdout) == EOF)
+		err(1, "stdout");
+	return (ret);
 }

@@ -181,6 +181,49 @@ query_byid(uint32_t id)
 	return (NULL);
 }
 
+/*
+ * routed's answers to relayctl show routes / show graph: the data
+ * messages go to the client as they are, then OK or FAIL ends the
+ * request.  The imsg peer id is the control connection's id.
+ */
+static int
+peer_routed_ctl(struct imsg *imsg)
+{
+	struct ctl_result	 res;
+	struct ctl_conn		*c;
+	uint32_t		 type = imsg_get_type(imsg);
+	size_t			 len = imsg_get_len(imsg);
+
+	switch (type) {
+	case IMSG_CTL_ROUTE:
+		if (len != sizeof(struct route_candidate))
+			fatalx("bad IMSG_CTL_ROUTE from routed");
+		break;
+	case IMSG_CTL_ROUTE_END:
+		if (len != sizeof(struct route_end))
+			fatalx("bad IMSG_CTL_ROUTE_END from routed");
+		break;
+	case IMSG_CTL_GRAPH:
+		if (len < sizeof(struct ctl_text) ||
+		    len > sizeof(struct ctl_text) + ROUTE_TEXT_CHUNK)
+			fatalx("bad IMSG_CTL_GRAPH from routed");
+		break;
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+		if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
+			fatalx("bad control answer from routed");
+		res.msg[sizeof(res.msg) - 1] = '\0';
+		if ((c = control_conn_byid(imsg_get_id(imsg))) != NULL)
+			control_end(c, type == IMSG_CTL_OK, res.msg);
+		return (0);
+	default:
+		return (-1);
+	}
+	if ((c = control_conn_byid(imsg_get_id(imsg))) != NULL)
+		control_compose(c, type, imsg->data, len);
+	return (0);
+}
+
 static int
 peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 {
@@ -226,6 +269,8 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 		metrics_answer(&peer, iev, mr.reqid, &dbstate);
 		return (0);
 	}
+	if (iev->peer == PROC_ROUTED && peer_routed_ctl(imsg) == 0)
+		return (0);
 	/* federation requests, the peer table, signatures */
 	return (peering_dispatch(iev, imsg));
 }
@@ -354,6 +399,16 @@ peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 		    "show key", (int)c->uid, (int)c->pid);
 		proc_compose(&peer, PROC_PARENT, 0, imsg_get_type(imsg),
 		    c->id, -1, NULL, 0);
+		return (0);
+	case IMSG_CTL_SHOW_ROUTES:
+	case IMSG_CTL_SHOW_GRAPH:
+		/* routed answers; see peer_routed_ctl() */
+		if (imsg_get_len(imsg) != sizeof(struct ctl_route_req))
+			return (-1);
+		c->waiting = 1;
+		if (proc_compose(&peer, PROC_ROUTED, 0, imsg_get_type(imsg),
+		    c->id, -1, imsg->data, imsg_get_len(imsg)) == -1)
+			control_end(c, 0, "routed is not reachable");
 		return (0);
 	case IMSG_CTL_VERBOSE:
 		if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||

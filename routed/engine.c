@@ -1379,7 +1379,7 @@ engine_json(struct engine *e, const char *cap, size_t *len, char *err,
 	    "nodes", nodes, "edges", edges, "chosen", ch.paths);
 	chosen_free(&ch);
 	if (doc == NULL || (s = json_dumps(doc, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER)) == NULL) {
+	    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))) == NULL) {
 		json_decref(doc);
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
