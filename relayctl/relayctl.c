@@ -1105,7 +1105,7 @@ run_show_routes(struct imsgbuf *ibuf, int json, const char *cap)
 	printf("\n");
 	if (cap != NULL)
 		printf("%-4s ", "RANK");
-	printf("%-36s %-5s %5s %9s %8s %5s %6s %4s %-11s %s\n",
+	printf("%-42s %-5s %5s %9s %8s %5s %6s %4s %-11s %s\n",
 	    cap != NULL ? "AGENT" : "DESTINATION", "KIND", "TRUST", "COST",
 	    "LATENCY", "REL", "SCORE", "ALTS", "DECIDED BY", "VIA");
 	for (i = 0; i < n; i++) {
@@ -1113,7 +1113,7 @@ run_show_routes(struct imsgbuf *ibuf, int json, const char *cap)
 		cand_via(c, via, sizeof(via));
 		if (cap != NULL)
 			printf("%-4u ", c->rank);
-		printf("%-36s %-5s %5.2f %9" PRId64 " %6" PRId64 "ms "
+		printf("%-42s %-5s %5.2f %9" PRId64 " %6" PRId64 "ms "
 		    "%5.2f %6.3f %4u %-11s %s\n", c->target,
 		    kind_name(c->target_kind), c->trust, c->cost,
 		    c->latency_ms, c->reliability, c->composite,
