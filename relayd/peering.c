@@ -173,7 +173,7 @@ struct op {
 	int			 notify;	/* removal: tell the peer */
 	struct prow		 snap;		/* undo if not stored */
 	op_done			 sub;		/* continuation of a sub-flow */
-	char			 note[160];	/* said with the outcome */
+	char			 note[240];	/* said with the outcome */
 };
 TAILQ_HEAD(ops, op);
 
@@ -1425,7 +1425,7 @@ add_activated(struct op *op, int ok, const char *why)
 		peer_changed(p);
 		metrics_handshake(METRICS_HS_OUTBOUND, METRICS_HS_FAILED);
 		snprintf(op->note, sizeof(op->note), "the handshake verified "
-		    "but the heartbeat round trip to %.50s failed: %.40s",
+		    "but the heartbeat round trip to %.80s failed: %.90s",
 		    op->endpoint, why);
 		op_notify(op, add_unwound);
 		return;
