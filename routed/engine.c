@@ -103,6 +103,9 @@ static const char *const policy_names[ROUTE_POLICY_MAX] = {
 	"default", "weighted", "lexicographic", "cost", "trust", "latency"
 };
 
+/* relayd.conf(5): trust, cost, latency, reliability, risk */
+static const double default_w[ROUTE_NDIM] = { 0.3, 0.2, 0.15, 0.15, 0.2 };
+
 /* lexicographic orders of the policies */
 static const enum route_dim lex_default[ROUTE_NDIM] = {
 	ROUTE_DIM_TRUST, ROUTE_DIM_COST, ROUTE_DIM_LATENCY,
@@ -153,11 +156,7 @@ engine_new(void)
 	e->selfnode = ROUTE_NONE;
 	RB_INIT(&e->peers);
 	RB_INIT(&e->agents);
-	e->w[ROUTE_DIM_TRUST] = 0.3;
-	e->w[ROUTE_DIM_COST] = 0.2;
-	e->w[ROUTE_DIM_LATENCY] = 0.15;
-	e->w[ROUTE_DIM_RELIABILITY] = 0.15;
-	e->w[ROUTE_DIM_RISK] = 0.2;
+	memcpy(e->w, default_w, sizeof(e->w));
 	e->suspend_after = 3;
 	route_pareto_defaults(&e->popts);
 	e->popts.po_max_labels = ENGINE_MAX_LABELS;
@@ -215,9 +214,11 @@ engine_configure(struct engine *e, const struct cfg_global *cfg)
 	w[ROUTE_DIM_RISK] = cfg->route_w_risk / 1e6;
 	for (i = 0; i < ROUTE_NDIM; i++)
 		sum += w[i];
-	/* lexicographic ranking may leave every weight 0: keep ours */
+	/* lexicographic ranking may leave every weight 0: the defaults */
 	if (sum > 0.0)
 		memcpy(e->w, w, sizeof(e->w));
+	else
+		memcpy(e->w, default_w, sizeof(e->w));
 	e->lexicographic = cfg->route_lexicographic != 0;
 	if (cfg->fed_suspend_after != e->suspend_after) {
 		e->suspend_after = cfg->fed_suspend_after;

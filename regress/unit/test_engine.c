@@ -437,6 +437,20 @@ START_TEST(test_query_ranked)
 		ck_assert_str_eq(ans.cand[0].decided, "trust");
 		for (i = 0; i < ans.ncand; i++)
 			check_candidate(e, &ans.cand[i], &ans.end);
+		/* all weights 0: the defaults break the ties */
+		cfg.route_w_trust = 0;
+		engine_configure(e, &cfg);
+		ck_assert_int_eq(query(e, "read_url", ROUTE_POLICY_DEFAULT,
+		    &ans), 0);
+		ck_assert_double_eq(ans.end.weights[0], 0.3);
+		ck_assert_double_eq(ans.end.weights[4], 0.2);
+		cfg.route_lexicographic = 0;
+		cfg.route_w_trust = 300000;
+		cfg.route_w_cost = 200000;
+		cfg.route_w_latency = 150000;
+		cfg.route_w_reliability = 150000;
+		cfg.route_w_risk = 200000;
+		engine_configure(e, &cfg);
 	}
 
 	/* suspending B takes its agent out of the answer; back after */
