@@ -16,8 +16,8 @@
  *
  * Order of checks, every signed POST:
  *	per-IP limit				429 + Retry-After
- *	X-Relay-* headers malformed		400
  *	federation disabled (accepted only)	403
+ *	X-Relay-* headers malformed		400
  *	body fields (fedauth_parse)		400
  *	timestamp outside +-5 minutes		400
  *	signer not in the peer table		403
