@@ -306,7 +306,9 @@ static void
 hc_why(struct hc_req *hr, char *buf, size_t len)
 {
 	struct bufferevent	*bev;
+	SSL			*ssl;
 	unsigned long		 e;
+	long			 v;
 	int			 dnserr;
 	char			 tls[120];
 
@@ -317,11 +319,27 @@ hc_why(struct hc_req *hr, char *buf, size_t len)
 		    evutil_gai_strerror(dnserr));
 		return;
 	}
-	if (hr->tls && bev != NULL &&
-	    (e = bufferevent_get_openssl_error(bev)) != 0) {
-		ERR_error_string_n(e, tls, sizeof(tls));
-		snprintf(buf, len, "TLS: %s", tls);
-		return;
+	if (hr->tls && bev != NULL) {
+		if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL &&
+		    (v = SSL_get_verify_result(ssl)) != X509_V_OK) {
+			snprintf(buf, len, "TLS: certificate verify failed: "
+			    "%s", X509_verify_cert_error_string(v));
+			return;
+		}
+		/*
+		 * libevent queues OpenSSL error codes, or the SSL_ERROR_*
+		 * value when OpenSSL had none to give.
+		 */
+		if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			if (ERR_GET_LIB(e) != 0)
+				ERR_error_string_n(e, tls, sizeof(tls));
+			else
+				snprintf(tls, sizeof(tls), "handshake failed "
+				    "(%s)", e == SSL_ERROR_SYSCALL ?
+				    "connection closed" : "protocol error");
+			snprintf(buf, len, "TLS: %s", tls);
+			return;
+		}
 	}
 	if (!hr->failed) {
 		/*

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Peering: three relays A, B and C on loopback, one PostgreSQL cluster
-# with a database each, heartbeats every 200ms.  Handshakes (auto and
+# with a database each, heartbeats every 200ms; C serves https with a
+# certificate from a test CA the others trust through SSL_CERT_FILE.  Handshakes (auto and
 # manual acceptance, decline, allow and block lists, max peers), signed
 # heartbeats with RTT, suspension and removal of a stopped peer, no
 # revival of a removed one, restarts without a new handshake, removal on
@@ -24,7 +25,26 @@ PC=$(free_port)
 while [ "$PC" = "$PA" ] || [ "$PC" = "$PB" ]; do PC=$(free_port); done
 UA="http://127.0.0.1:$PA"
 UB="http://127.0.0.1:$PB"
-UC="http://127.0.0.1:$PC"
+UC="https://127.0.0.1:$PC"
+
+# a test CA, C's certificate for 127.0.0.1, and an untrusted one
+mkdir "$T/tls"
+(
+	cd "$T/tls" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout ca.key -out ca.pem -subj /CN=relayd-test-ca -days 2
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout c.key -out c.csr -subj /CN=127.0.0.1
+	printf 'subjectAltName=IP:127.0.0.1\n' >c.ext
+	openssl x509 -req -in c.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+	    -out c.pem -days 2 -extfile c.ext
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout self.key -out self.pem -subj /CN=127.0.0.1 -days 2 \
+	    -addext subjectAltName=IP:127.0.0.1
+	chmod 600 ./*.key
+) >/dev/null 2>&1
+# the peer engines read it at start-up; curl too
+export SSL_CERT_FILE="$T/tls/ca.pem" CURL_CA_BUNDLE="$T/tls/ca.pem"
 declare -A PORT=([a]=$PA [b]=$PB [c]=$PC)
 declare -A URL=([a]=$UA [b]=$UB [c]=$UC)
 declare -A RID KEY PID
@@ -40,6 +60,10 @@ conf() {
 	rate limit 100000 per 1m
 $(printf '\t%s\n' "$@")
 }"
+	[ "$name" = c ] || return 0
+	sed -i -e "s|^endpoint .*|endpoint \"$UC\"|" \
+	    -e "s|^listen on .*|listen on 127.0.0.1 port $PC tls certificate \"$T/tls/c.pem\" key \"$T/tls/c.key\"|" \
+	    "$T/c/relayd.conf"
 }
 
 start() {
@@ -137,6 +161,22 @@ check "the identity lists peer-accepted and remove-v2" \
     <(curl -s "$UA/federation/v1/identity")
 check "show peers is empty at first" \
     jq -e '.peers == []' <(ctl a -j show peers)
+check "C announces its https endpoint" test \
+    "$(curl -s "$UC/federation/v1/identity" | jq -r .endpoint_url)" = "$UC"
+
+# --- https: an endpoint whose certificate does not verify -------------------
+PS=$(free_port)
+openssl s_server -quiet -accept "127.0.0.1:$PS" -cert "$T/tls/self.pem" \
+    -key "$T/tls/self.key" -www >/dev/null 2>&1 </dev/null &
+track_pid $!
+# (until s_server listens, the attempts fail to connect)
+untrusted() {
+	ctl a -j peer add "https://127.0.0.1:$PS" >"$T/add.json"
+	jq -e '.ok == false and .outcome == "failed" and
+	    (.message | test("TLS: certificate verify failed"))' "$T/add.json"
+}
+check "peer add to an untrusted https endpoint fails in TLS" \
+    wait_for 10 untrusted
 
 # --- auto accept ---------------------------------------------------------------
 ctl b -j peer add "$UA" >"$T/add.json"
