@@ -288,6 +288,27 @@ check "B is a destination again" wait_for 5 jq_routes \
 check "relayctl peer remove B" ctl a peer remove "$RB"
 check "a removed peer leaves the graph" wait_for 5 jq_graph \
     "[.nodes[].id] | index(\"$RB\") == null"
+
+# --- a graph larger than one control message ---------------------------------------
+psql_a -c "INSERT INTO agents (motebit_id, public_key, capabilities, price)
+    SELECT 'bulk-' || i, encode(sha256(('bulk-' || i)::bytea), 'hex'),
+    '{bulk}', i FROM generate_series(1, 300) AS i" >/dev/null
+many_agents() {
+	routed_detail | grep -q '304 agents (304 local'
+}
+check "300 more agents are loaded" wait_for 10 many_agents
+ctl a show graph >"$T/big.dot"
+check "a graph of many chunks arrives whole (dot)" bash -c "
+    test \$(wc -c <'$T/big.dot') -gt 20000 &&
+    test \$(grep -c 'class=\"agent\"' '$T/big.dot') = 304 &&
+    test \$(grep -c ' -> ' '$T/big.dot') = 304 && tail -1 '$T/big.dot' |
+    grep -qx '}'"
+check "a graph of many chunks arrives whole (JSON)" jq -e \
+    '(.nodes | length) == 305 and (.edges | length) == 304' \
+    <(ctl a -j show graph)
+check "the cheapest bulk agent ranks first by cost" jq -e \
+    '(.routes | length) == 100 and .routes[0].target == "bulk-1" and
+    .alternatives_considered == 300' <(routes_json capability bulk)
 check "routed is healthy" jq -e '.checks.routed == "ok"' \
     <(curl -s "${URL[a]}/health")
 
