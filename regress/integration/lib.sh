@@ -66,11 +66,15 @@ track_pid() {
 	PIDS="$PIDS $1"
 }
 
-# A TCP port on 127.0.0.1 nobody listens on.
+# A TCP port on 127.0.0.1 nobody listens on, below the ephemeral range
+# (so that no client connection of the test takes it before a relay binds
+# it).
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${lo:-0}" -gt 12000 ] 2>/dev/null || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return

@@ -431,6 +431,11 @@ check "the 429 says when to retry" \
 
 # --- the daemons survived everything ------------------------------------------------
 for r in a b c; do
+	check "relay $r: no heartbeat was refused by the per-IP limit" grep -q \
+	    '^relayd_rate_limited_total{scope="ip"} 0' \
+	    <(curl -s "${URL[$r]}/metrics")
+done
+for r in a b c; do
 	check "relay $r still healthy" wait_for 10 http_healthy "${URL[$r]}"
 done
 
