@@ -317,6 +317,7 @@ peer_state(struct peer *p, int state, int64_t now, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->r.reason, sizeof(p->r.reason), fmt, ap);
 	va_end(ap);
+	text_clean(p->r.reason);
 	p->r.e.state = state;
 	p->r.e.since = now;
 	log_info("peer %s (%s): %s -> %s: %s", p->r.e.relay_id,
@@ -1205,8 +1206,10 @@ add_identity(const struct hc_reply *r, void *arg)
 	strlcpy(op->id, id, sizeof(op->id));
 	strlcpy(op->pubkey, key, sizeof(op->pubkey));
 	op->ext = peer_ext_from_json(json_object_get(r->body, "extensions"));
-	if ((s = jstr(r->body, "display_name")) != NULL)
+	if ((s = jstr(r->body, "display_name")) != NULL) {
 		strlcpy(op->name, s, sizeof(op->name));
+		text_clean(op->name);
+	}
 	/* the endpoint it advertises, else the URL we were given */
 	if ((s = jstr(r->body, "endpoint_url")) != NULL &&
 	    peer_url_parse(s, &eu, err, sizeof(err)) == 0)
@@ -1315,8 +1318,10 @@ add_proposed(const struct hc_reply *r, void *arg)
 	if (op->endpoint[0] == '\0')
 		strlcpy(op->endpoint, op->url.norm, sizeof(op->endpoint));
 	if (op->name[0] == '\0' && (s = jstr(r->body, "display_name")) !=
-	    NULL)
+	    NULL) {
 		strlcpy(op->name, s, sizeof(op->name));
+		text_clean(op->name);
+	}
 	op->kr = key_ask(IMSG_KEY_SIGN_CONFIRM, NULL, op->their_nonce, 0,
 	    add_signed, op);
 }
@@ -1857,6 +1862,7 @@ fed_propose(int inst, struct fed_propose *fp)
 	strlcpy(p->r.e.endpoint, eu.norm, sizeof(p->r.e.endpoint));
 	strlcpy(p->r.e.display_name, fp->display_name,
 	    sizeof(p->r.e.display_name));
+	text_clean(p->r.e.display_name);
 	p->r.e.flags = PEER_F_INBOUND;
 	p->r.e.extensions = 0;
 	p->r.ext_known = 0;
@@ -2216,6 +2222,7 @@ hb_missed(struct peer *p, const char *why, int64_t now)
 	changed = peer_hb_missed(&p->r.e, cfg.fed_suspend_after,
 	    cfg.fed_remove_after, now, why, p->r.reason,
 	    sizeof(p->r.reason));
+	text_clean(p->r.reason);
 	if (changed)
 		peer_state_logged(p, old);
 	else

@@ -200,6 +200,13 @@ int	 metadata_verify(const json_t *, const char *, const char *,
 /* 1 when s is 128 lowercase hex digits */
 int	 sighex_valid(const char *);
 
+/*
+ * Makes s fit for a text column and a terminal, in place: invalid UTF-8
+ * and control characters become '?', a multibyte character cut short at
+ * the end (by a bounded copy) is dropped.
+ */
+void	 text_clean(char *);
+
 /* "12.3s", "250ms" */
 void	 fmt_ms(int64_t, char *, size_t);
 

@@ -615,6 +615,39 @@ START_TEST(durations)
 }
 END_TEST
 
+START_TEST(clean_text)
+{
+	char	 buf[64];
+
+	strlcpy(buf, "plain text", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "plain text");
+	/* \u00e9 and U+1F600 stay */
+	strlcpy(buf, "caf\xc3\xa9 \xf0\x9f\x98\x80", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	/* controls, a stray continuation byte, an overlong form */
+	strlcpy(buf, "a\tb\x1b[c\x80" "d\xc0\xaf" "e\x7f", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "a?b?[c?d??e?");
+	/* a surrogate */
+	strlcpy(buf, "x\xed\xa0\x80y", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "x???y");
+	/* cut short at the end by a bounded copy */
+	strlcpy(buf, "end \xf0\x9f\x98", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "end ");
+	strlcpy(buf, "end \xc3", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "end ");
+	/* ... but not in the middle */
+	strlcpy(buf, "mid \xc3 x", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "mid ? x");
+}
+END_TEST
+
 static Suite *
 peerstate_suite(void)
 {
@@ -639,6 +672,7 @@ peerstate_suite(void)
 	tcase_add_test(tc, vector_challenge);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, clean_text);
 	suite_add_tcase(s, tc);
 	return (s);
 }
