@@ -177,6 +177,11 @@ untrusted() {
 }
 check "peer add to an untrusted https endpoint fails in TLS" \
     wait_for 10 untrusted
+# names resolve from /etc/hosts in the sandbox: nothing listens on port 1
+ctl a -j peer add "http://localhost:1" >"$T/add.json"
+check "a host name resolves (then the connection is refused)" \
+    jq -e '.ok == false and (.message | test("cannot connect"))' \
+    "$T/add.json"
 
 # --- auto accept ---------------------------------------------------------------
 ctl b -j peer add "$UA" >"$T/add.json"
@@ -202,7 +207,7 @@ check "B learned A's extensions" \
     jq -e '.extensions | index("remove-v2")' <(peer_json b "${RID[a]}")
 check "A learned B's fee rate and extensions" wait_for 10 bash -c \
     "'$BUILD/relayctl/relayctl' -s $T/a/relayd.sock -j show peer ${RID[b]} |
-	jq -e '.extensions != null'"
+	jq -e '.extensions != null and .fee_ppm == 50000'"
 check "a second peer add of an active peer is refused" \
     bash -c "! '$BUILD/relayctl/relayctl' -s $T/b/relayd.sock peer add $UA"
 check "every state change is logged with its reason" \
