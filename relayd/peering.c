@@ -223,12 +223,19 @@ peer_find(const char *id)
 	return (RB_FIND(peer_tree, &peers, &key));
 }
 
+/*
+ * A heartbeat must be answered before the next round starts: 90% of the
+ * interval, at most 10 seconds.
+ */
 static uint32_t
 hb_timeout_ms(void)
 {
 	uint32_t	 t = cfg.fed_hb_interval_ms;
 
-	return (t > 0 && t < HTTP_TIMEOUT_MS ? t : HTTP_TIMEOUT_MS);
+	if (t == 0)
+		return (HTTP_TIMEOUT_MS);
+	t -= t / 10;
+	return (t < HTTP_TIMEOUT_MS ? t : HTTP_TIMEOUT_MS);
 }
 
 static void
