@@ -577,6 +577,10 @@ edge_store(struct route_graph *g, uint32_t e, const struct route_ew *w)
 	a->a_lat = (int32_t)w->ew_latency;
 	a->a_rel = w->ew_reliability;
 	g->e_risk[e] = w->ew_risk;
+	if (w->ew_cost > g->g_wmax_cost)
+		g->g_wmax_cost = w->ew_cost;
+	if (w->ew_latency > g->g_wmax_lat)
+		g->g_wmax_lat = w->ew_latency;
 }
 
 static int

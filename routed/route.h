@@ -53,8 +53,9 @@
  *
  * Single source.  route_sssp_run() computes, for every node v, the add
  * over all paths source -> v of the mul of their edge weights, with a
- * predecessor trace.  Label setting (Dijkstra, binary heap with
- * decrease-key) is used when the semiring is selective (a + b is a or b)
+ * predecessor trace.  Label setting (Dijkstra with a bucket queue: Dial's
+ * algorithm for integer weights, buckets of 1/128 octave for doubles; see
+ * sssp.c) is used when the semiring is selective (a + b is a or b)
  * and monotone (extending a path never improves it; the graph enforces
  * weight domains that make every built-in kind monotone).  A product is
  * run as one label-setting pass per part.  Otherwise a generalized

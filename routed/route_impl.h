@@ -83,6 +83,12 @@ struct route_graph {
 	uint32_t	*e_inpos;
 	double		*e_risk;
 	uint32_t	 g_efree;	/* free list head, linked by e_to */
+	/*
+	 * Bounds on the cost and latency of every edge: raised when an
+	 * edge is stored, never lowered (the bucket width of sssp.c).
+	 */
+	int64_t		 g_wmax_cost;
+	int64_t		 g_wmax_lat;
 
 	/* hash tables: slots hold an index or ROUTE_NONE */
 	uint32_t	*g_nhash;

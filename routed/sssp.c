@@ -1,13 +1,36 @@
 /*
  * Single-source optimal values with path traces.
  *
- * Label setting: Dijkstra over one scalar part at a time, a binary heap of
- * (order key, node) with decrease-key through a position array.  The key
- * maps each kind's order onto unsigned integers (route_impl.h), so heap
- * comparisons never call through a pointer; the relaxation loop is
- * specialised per (kind, dimension) by inlining.  Correct because every
- * built-in kind is selective and, on the weight domains the graph
- * enforces, monotone: a settled node can never be improved.
+ * Label setting: one scalar part at a time, nodes settled in the order of
+ * their values through a bucket queue (Dial's algorithm, generalised).
+ * Each kind's order maps onto unsigned keys, smaller better (route_impl.h);
+ * a node waits in bucket key >> shift.  For cost and latency (integers)
+ * the shift is 0 while the graph's largest edge weight is below the
+ * window (BQ_WIN_MAX buckets), so a bucket holds one value and its nodes
+ * are final when it is reached: Dial's algorithm exactly.  For the double
+ * kinds (trust, reliability, bottleneck, log-trust) a bucket is a slice
+ * of 2^45 keys, 1/128 of an octave of the IEEE bit pattern, which orders
+ * positive and negative doubles alike.  Inside such a bucket (and for
+ * integers when the largest weight forces a shift) the order is not
+ * exact, so a node improved by another node of the same bucket is queued
+ * again and relaxed again: label correcting within the bucket, label
+ * setting across buckets.  Because every built-in kind is monotone on the
+ * weight domains the graph enforces, no relaxation can reach an earlier
+ * bucket, and every node is final once the queue has moved past its
+ * bucket.  The result is the greatest fixed point of the relaxations, the
+ * same as Bellman-Ford's, bit for bit, floating-point products included.
+ *
+ * Entries are lazy: a node improved into another bucket is queued again
+ * and its old entry skipped (it no longer waits, s_inq).  The window is
+ * circular; a key beyond it waits in an overflow list that is spread into
+ * the window when the queue reaches its least bucket.
+ *
+ * The entries of the current bucket are known before they are settled, so
+ * each settling prefetches what a later one reads: a few entries ahead
+ * the out-vector header, then the out-edge slots, then the heads' values.
+ * That overlap of cache misses is what makes the bucket queue faster than
+ * the binary heap it replaced (bench/RESULTS.md), whose next node is not
+ * known until the previous one is done.
  *
  * Bellman-Ford: a FIFO work list over the whole value (every part at
  * once), through the semiring's function pointers for SR_CUSTOM.  With
@@ -16,12 +39,12 @@
  * means the semiring does not converge on this graph: ELOOP.
  *
  * Values and predecessor edges are stored part-major (part k of node v at
- * k * stride + v), so each label-setting pass walks dense arrays; values,
- * predecessors and heap positions are separate arrays, which measured
- * faster than one array of per-node records (the values, read on every
- * relaxation, are then 8 bytes a node).  Out-edge slots carry the head
- * and the weights, so one prefetch, issued for the heap's new top while
- * the previous node finishes, brings what the next step reads.
+ * k * stride + v), so each label-setting pass walks dense arrays.
+ * Predecessors change only on a strict improvement, so they form a tree
+ * and each trace is a simple path whose composed value is exactly the
+ * node's value (a later improvement of the predecessor that leaves the
+ * head's value unchanged composes to the same value, rounding being
+ * monotone).
  */
 #include "config.h"
 
@@ -33,16 +56,27 @@
 #include "route.h"
 #include "route_impl.h"
 
-#define H_NOTSEEN	ROUTE_NONE
-#define H_DONE		(ROUTE_NONE - 1)
-
 #define ALWAYS_INLINE	inline __attribute__((__always_inline__))
 #define PREFETCH(p)	__builtin_prefetch(p)
-#define PREFETCH_LINES	8	/* cache lines of out-edges fetched ahead */
 
-struct hent {
-	uint64_t	 h_key;
-	uint32_t	 h_node;
+/*
+ * The bucket queue.  A key (route_impl.h: smaller is better) falls in
+ * bucket key >> shift.  A circular window of nb buckets holds the
+ * buckets cur .. cur + nb - 1; a key beyond goes to the overflow list,
+ * whose least bucket omin is remembered and which is spread into the
+ * window when cur reaches omin (or at once when the window is empty).
+ */
+#define BQ_WIN_MAX	4096	/* window buckets, a power of two */
+#define BQ_WIN_DBL	1024	/* window for double keys: 8 octaves */
+#define BQ_SHIFT_DBL	45	/* 2^7 buckets an octave of a double */
+#define LOOK_HDR	16	/* entries ahead: fetch the out-vector header */
+#define LOOK_ADJ	8	/* entries ahead: fetch the out-edge slots */
+#define LOOK_VAL	2	/* entries ahead: fetch the heads' values */
+
+struct bucket {
+	uint32_t	*b_item;
+	uint32_t	 b_len;
+	uint32_t	 b_cap;
 };
 
 struct route_sssp {
@@ -56,11 +90,11 @@ struct route_sssp {
 	size_t		 s_wcap;	/* parts allocated */
 	union sr_val	*s_val;		/* s_stride * s_wcap, part-major */
 	uint32_t	*s_pred;	/* predecessor edges, likewise */
-	struct hent	*s_heap;
-	uint32_t	*s_pos;		/* heap position of each node */
 	uint32_t	*s_q;
 	uint32_t	*s_cnt;
-	uint8_t		*s_inq;
+	uint8_t		*s_inq;		/* waits in the queue (both engines) */
+	struct bucket	*s_win;		/* BQ_WIN_MAX buckets */
+	struct bucket	 s_over;	/* the overflow list */
 	uint64_t	 s_work;
 };
 
@@ -73,12 +107,18 @@ route_sssp_new(void)
 void
 route_sssp_free(struct route_sssp *s)
 {
+	size_t	 i;
+
 	if (s == NULL)
 		return;
+	if (s->s_win != NULL) {
+		for (i = 0; i < BQ_WIN_MAX; i++)
+			free(s->s_win[i].b_item);
+		free(s->s_win);
+	}
+	free(s->s_over.b_item);
 	free(s->s_val);
 	free(s->s_pred);
-	free(s->s_heap);
-	free(s->s_pos);
 	free(s->s_q);
 	free(s->s_cnt);
 	free(s->s_inq);
@@ -91,6 +131,9 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 	void	*p;
 	size_t	 stride;
 
+	if (s->s_win == NULL &&
+	    (s->s_win = calloc(BQ_WIN_MAX, sizeof(*s->s_win))) == NULL)
+		return -1;
 	if (n <= s->s_stride && width <= s->s_wcap)
 		return 0;
 	stride = n > s->s_stride ? n + n / 4 : s->s_stride;
@@ -104,8 +147,6 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 } while (0)
 	RESERVE(s_val, stride * width);
 	RESERVE(s_pred, stride * width);
-	RESERVE(s_heap, stride);
-	RESERVE(s_pos, stride);
 	RESERVE(s_q, stride);
 	RESERVE(s_cnt, stride);
 	RESERVE(s_inq, stride);
@@ -115,193 +156,317 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 	return 0;
 }
 
-static ALWAYS_INLINE void
-heap_up(struct hent *h, uint32_t *pos, uint32_t i, uint64_t key,
-    uint32_t node)
+static int
+bucket_grow(struct bucket *b)
 {
-	uint32_t	 p;
+	uint32_t	*p, cap;
 
-	while (i > 0) {
-		p = (i - 1) / 2;
-		if (h[p].h_key <= key)
-			break;
-		h[i] = h[p];
-		pos[h[i].h_node] = i;
-		i = p;
+	if (b->b_cap >= UINT32_MAX / 2) {
+		errno = ENOMEM;
+		return -1;
 	}
-	h[i].h_key = key;
-	h[i].h_node = node;
-	pos[node] = i;
+	cap = b->b_cap < 16 ? 16 : b->b_cap * 2;
+	if ((p = reallocarray(b->b_item, cap, sizeof(*p))) == NULL)
+		return -1;
+	b->b_item = p;
+	b->b_cap = cap;
+	return 0;
 }
 
-static ALWAYS_INLINE uint32_t
-heap_pop(struct hent *h, uint32_t *pos, uint32_t *lenp)
+static ALWAYS_INLINE int
+bucket_add(struct bucket *b, uint32_t v)
 {
-	struct hent	 x;
-	uint32_t	 top, i, c, n;
-
-	top = h[0].h_node;
-	n = --*lenp;
-	if (n > 0) {
-		x = h[n];
-		i = 0;
-		while ((c = 2 * i + 1) < n) {
-			if (c + 1 < n && h[c + 1].h_key < h[c].h_key)
-				c++;
-			if (x.h_key <= h[c].h_key)
-				break;
-			h[i] = h[c];
-			pos[h[i].h_node] = i;
-			i = c;
-		}
-		h[i] = x;
-		pos[x.h_node] = i;
-	}
-	pos[top] = H_DONE;
-	return top;
+	if (b->b_len == b->b_cap && bucket_grow(b) == -1)
+		return -1;
+	b->b_item[b->b_len++] = v;
+	return 0;
 }
 
 /* a label-setting pass in progress */
 struct lsrun {
 	union sr_val	*l_val;
 	uint32_t	*l_pred;
-	struct hent	*l_heap;
-	uint32_t	*l_pos;
-	uint32_t	 l_hlen;
+	uint8_t		*l_inq;
+	struct bucket	*l_win;
+	struct bucket	*l_over;
+	uint64_t	 l_cur;		/* the bucket being settled */
+	uint64_t	 l_omin;	/* least bucket in the overflow */
+	uint64_t	 l_nwin;	/* entries in the window */
+	uint32_t	 l_mask;	/* window buckets - 1 */
+	unsigned int	 l_shift;
 	uint64_t	 l_work;
 };
 
-static ALWAYS_INLINE void
-ls_init(struct route_sssp *s, enum sr_kind kind, struct lsrun *l)
+static ALWAYS_INLINE uint64_t
+ls_bucket(enum sr_kind kind, const struct lsrun *l, const union sr_val *v)
 {
-	union sr_val	*val = l->l_val;
-	uint32_t	*pred = l->l_pred;
-	uint32_t	 v, n = s->s_n;
+	return sr_scalar_key(kind, v) >> l->l_shift;
+}
 
-	for (v = 0; v < n; v++) {
-		sr_scalar_zero(kind, &val[v]);
-		pred[v] = ROUTE_NONE;
-		l->l_pos[v] = H_NOTSEEN;
+/* queue v in bucket b */
+static ALWAYS_INLINE int
+ls_push(struct lsrun *l, uint32_t v, uint64_t b)
+{
+	if (b < l->l_cur)	/* cannot happen: the kind is monotone */
+		b = l->l_cur;
+	if (b - l->l_cur <= l->l_mask) {
+		if (bucket_add(&l->l_win[b & l->l_mask], v) == -1)
+			return -1;
+		l->l_nwin++;
+		return 0;
 	}
-	sr_scalar_one(kind, &val[s->s_src]);
-	l->l_hlen = 1;
-	l->l_work = 0;
-	heap_up(l->l_heap, l->l_pos, 0,
-	    sr_scalar_key(kind, &val[s->s_src]), s->s_src);
+	if (bucket_add(l->l_over, v) == -1)
+		return -1;
+	if (b < l->l_omin)
+		l->l_omin = b;
+	return 0;
 }
 
 /*
- * Settle one node and relax its out-edges.  Inlined into each call site
- * so that constant kinds compile to straight-line relaxations.
+ * Move what the window can now hold out of the overflow list; an entry
+ * whose node no longer waits is dropped.  Every waiting node there has
+ * its bucket at or after l_cur.
  */
-static ALWAYS_INLINE void
-ls_step(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
-    struct lsrun *l)
+static ALWAYS_INLINE int
+ls_spread(enum sr_kind kind, struct lsrun *l)
+{
+	struct bucket	*o = l->l_over;
+	uint64_t	 b, omin = UINT64_MAX;
+	uint32_t	 i, j, v;
+
+	for (i = j = 0; i < o->b_len; i++) {
+		v = o->b_item[i];
+		if (!l->l_inq[v])
+			continue;
+		b = ls_bucket(kind, l, &l->l_val[v]);
+		if (b < l->l_cur)
+			b = l->l_cur;
+		if (b - l->l_cur <= l->l_mask) {
+			if (bucket_add(&l->l_win[b & l->l_mask], v) == -1)
+				return -1;
+			l->l_nwin++;
+		} else {
+			o->b_item[j++] = v;
+			if (b < omin)
+				omin = b;
+		}
+	}
+	o->b_len = j;
+	l->l_omin = omin;
+	return 0;
+}
+
+/*
+ * Settle node u (its value is final unless a node of the same bucket
+ * improves it again, in which case it is queued and settled again) and
+ * relax its out-edges.  Inlined into each call site so that constant
+ * kinds compile to straight-line relaxations.
+ */
+static ALWAYS_INLINE int
+ls_relax(const struct route_graph *g, enum sr_kind kind,
+    enum route_dim dim, struct lsrun *l, uint32_t u)
 {
 	const struct route_oadj	*adj;
-	const struct route_ovec	*nv;
-	const char		*next, *end;
 	union sr_val		*val = l->l_val;
-	uint32_t		*pred = l->l_pred;
-	struct hent		*h = l->l_heap;
-	uint32_t		*hpos = l->l_pos;
+	uint8_t			*inq = l->l_inq;
 	union sr_val		 uv, w, c;
-	uint32_t		 u, v, i, len, pos;
+	uint64_t		 b;
+	uint32_t		 v, i, len;
 
-	u = heap_pop(h, hpos, &l->l_hlen);
-	if (l->l_hlen > 0)
-		PREFETCH(&g->n_out[h[0].h_node]);
+	inq[u] = 0;
 	uv = val[u];
 	adj = g->n_out[u].v_adj;
 	len = g->n_out[u].v_len;
-	for (i = 0; i < len; i++)
-		PREFETCH(&val[adj[i].a_node]);
 	for (i = 0; i < len; i++) {
 		v = adj[i].a_node;
 		sr_slot_weight(&adj[i], kind, dim, &w);
 		sr_scalar_mul(kind, &c, &uv, &w);
-		/* a settled node is never improved: monotone */
-		if (!sr_scalar_better(kind, &c, &val[v]) ||
-		    (pos = hpos[v]) == H_DONE)
+		/* monotone: a node settled in an earlier bucket never improves */
+		if (!sr_scalar_better(kind, &c, &val[v]))
 			continue;
 		l->l_work++;
+		b = ls_bucket(kind, l, &c);
+		if (!inq[v] || b != ls_bucket(kind, l, &val[v])) {
+			if (ls_push(l, v, b) == -1)
+				return -1;
+			inq[v] = 1;
+		}
 		val[v] = c;
-		pred[v] = adj[i].a_edge;
-		if (pos == H_NOTSEEN)
-			pos = l->l_hlen++;
-		heap_up(h, hpos, pos, sr_scalar_key(kind, &c), v);
+		l->l_pred[v] = adj[i].a_edge;
 	}
-	/*
-	 * Most likely the next node: fetch its out-edges (heads and weights)
-	 * while the heap sifts.
-	 */
-	if (l->l_hlen > 0) {
-		nv = &g->n_out[h[0].h_node];
-		next = (const char *)nv->v_adj;
-		end = next + nv->v_len * sizeof(*nv->v_adj);
-		for (i = 0; next < end && i < PREFETCH_LINES; i++, next += 64)
-			PREFETCH(next);
-	}
+	return 0;
 }
 
-static ALWAYS_INLINE void
+/*
+ * Settle the current bucket.  Its entries are known in advance, so the
+ * memory each will read is fetched a few entries ahead: the out-vector
+ * header, then the out-edge slots, then the heads' values.
+ */
+static ALWAYS_INLINE int
+ls_bucket_run(const struct route_graph *g, enum sr_kind kind,
+    enum route_dim dim, struct lsrun *l, struct bucket *bk)
+{
+	const struct route_ovec	*ov;
+	const struct route_oadj	*adj;
+	const char		*p, *end;
+	uint32_t		 i, j, x;
+
+	for (i = 0; i < bk->b_len; i++) {
+		if (i + LOOK_HDR < bk->b_len) {
+			x = bk->b_item[i + LOOK_HDR];
+			PREFETCH(&g->n_out[x]);
+			PREFETCH(&l->l_inq[x]);
+			PREFETCH(&l->l_val[x]);
+		}
+		if (i + LOOK_ADJ < bk->b_len) {
+			ov = &g->n_out[bk->b_item[i + LOOK_ADJ]];
+			p = (const char *)ov->v_adj;
+			end = p + ov->v_len * sizeof(*ov->v_adj);
+			for (; p < end; p += 64)
+				PREFETCH(p);
+		}
+		if (i + LOOK_VAL < bk->b_len) {
+			ov = &g->n_out[bk->b_item[i + LOOK_VAL]];
+			adj = ov->v_adj;
+			for (j = 0; j < ov->v_len; j++)
+				PREFETCH(&l->l_val[adj[j].a_node]);
+		}
+		x = bk->b_item[i];
+		if (!l->l_inq[x])
+			continue;	/* settled already, or moved */
+		if (ls_relax(g, kind, dim, l, x) == -1)
+			return -1;
+	}
+	l->l_nwin -= bk->b_len;
+	bk->b_len = 0;
+	return 0;
+}
+
+static ALWAYS_INLINE int
 ls_pass(struct route_sssp *s, const struct route_graph *g,
     enum sr_kind kind, enum route_dim dim, struct lsrun *l)
 {
-	ls_init(s, kind, l);
-	while (l->l_hlen > 0)
-		ls_step(g, kind, dim, l);
+	union sr_val	*val = l->l_val;
+	uint32_t	*pred = l->l_pred;
+	uint8_t		*inq = l->l_inq;
+	struct bucket	*bk;
+	uint32_t	 v, n = s->s_n, i;
+
+	for (v = 0; v < n; v++) {
+		sr_scalar_zero(kind, &val[v]);
+		pred[v] = ROUTE_NONE;
+		inq[v] = 0;
+	}
+	for (i = 0; i <= l->l_mask; i++)
+		l->l_win[i].b_len = 0;
+	l->l_over->b_len = 0;
+	l->l_omin = UINT64_MAX;
+	l->l_nwin = 0;
+	l->l_work = 0;
+	sr_scalar_one(kind, &val[s->s_src]);
+	l->l_cur = ls_bucket(kind, l, &val[s->s_src]);
+	if (ls_push(l, s->s_src, l->l_cur) == -1)
+		return -1;
+	inq[s->s_src] = 1;
+	for (;;) {
+		if (l->l_nwin == 0) {
+			if (l->l_over->b_len == 0)
+				break;
+			l->l_cur = l->l_omin;
+		}
+		if (l->l_cur == l->l_omin && ls_spread(kind, l) == -1)
+			return -1;
+		bk = &l->l_win[l->l_cur & l->l_mask];
+		if (bk->b_len > 0 && ls_bucket_run(g, kind, dim, l, bk) == -1)
+			return -1;
+		l->l_cur++;
+	}
+	return 0;
+}
+
+/* the bucket width and window for part k on this graph */
+static void
+ls_shape(const struct route_graph *g, enum sr_kind kind, enum route_dim dim,
+    struct lsrun *l)
+{
+	uint64_t	 c;
+	unsigned int	 shift = 0;
+	uint32_t	 nb = 4;
+
+	switch (kind) {
+	case SR_MINPLUS:
+		/*
+		 * One relaxation moves a key at most (c >> shift) + 1
+		 * buckets ahead: with the window larger than that, nothing
+		 * overflows (Dial's algorithm when shift is 0).
+		 */
+		c = (uint64_t)(dim == ROUTE_DIM_COST ? g->g_wmax_cost :
+		    g->g_wmax_lat);
+		while ((c >> shift) + 2 > BQ_WIN_MAX)
+			shift++;
+		while (nb < (c >> shift) + 2)
+			nb *= 2;
+		break;
+	case SR_BOOL:
+		break;
+	default:
+		shift = BQ_SHIFT_DBL;
+		nb = BQ_WIN_DBL;
+		break;
+	}
+	l->l_shift = shift;
+	l->l_mask = nb - 1;
 }
 
 /* a whole pass over part k, in a copy specialised for common parts */
-static void
+static int
 ls_part(struct route_sssp *s, const struct route_graph *g, size_t k,
     struct lsrun *l)
 {
 	const struct semiring	*sr = &s->s_sr;
 
+	ls_shape(g, sr->sr_part[k], sr->sr_dim[k], l);
 	switch (sr->sr_part[k]) {
 	case SR_MAXTIMES:
 		if (sr->sr_dim[k] == ROUTE_DIM_TRUST)
-			ls_pass(s, g, SR_MAXTIMES, ROUTE_DIM_TRUST, l);
-		else
-			ls_pass(s, g, SR_MAXTIMES, ROUTE_DIM_RELIABILITY, l);
-		break;
+			return ls_pass(s, g, SR_MAXTIMES, ROUTE_DIM_TRUST, l);
+		return ls_pass(s, g, SR_MAXTIMES, ROUTE_DIM_RELIABILITY, l);
 	case SR_MINPLUS:
 		if (sr->sr_dim[k] == ROUTE_DIM_COST)
-			ls_pass(s, g, SR_MINPLUS, ROUTE_DIM_COST, l);
-		else
-			ls_pass(s, g, SR_MINPLUS, ROUTE_DIM_LATENCY, l);
-		break;
+			return ls_pass(s, g, SR_MINPLUS, ROUTE_DIM_COST, l);
+		return ls_pass(s, g, SR_MINPLUS, ROUTE_DIM_LATENCY, l);
 	case SR_BOOL:
-		ls_pass(s, g, SR_BOOL, ROUTE_DIM_NONE, l);
-		break;
+		return ls_pass(s, g, SR_BOOL, ROUTE_DIM_NONE, l);
 	default:	/* SR_MAXMIN, SR_LOGMAX: not hot */
-		ls_pass(s, g, sr->sr_part[k], sr->sr_dim[k], l);
-		break;
+		return ls_pass(s, g, sr->sr_part[k], sr->sr_dim[k], l);
 	}
 }
 
 /*
  * A product runs one pass per part, one after the other: each pass keeps
- * its node states and heap hot in the cache.  Interleaving the passes
- * node by node measured slower (bench/RESULTS.md), and so did one
- * Bellman-Ford pass over the whole record.
+ * its node states hot in the cache.  Interleaving the passes node by
+ * node measured slower (bench/RESULTS.md), and so did one Bellman-Ford
+ * pass over the whole record.
  */
-static void
+static int
 ls_run(struct route_sssp *s, const struct route_graph *g)
 {
 	struct lsrun	 l;
 	size_t		 k;
+	int		 rv;
 
 	for (k = 0; k < s->s_sr.sr_width; k++) {
 		l.l_val = s->s_val + k * s->s_stride;
 		l.l_pred = s->s_pred + k * s->s_stride;
-		l.l_heap = s->s_heap;
-		l.l_pos = s->s_pos;
-		ls_part(s, g, k, &l);
+		l.l_inq = s->s_inq;
+		l.l_win = s->s_win;
+		l.l_over = &s->s_over;
+		rv = ls_part(s, g, k, &l);
 		s->s_work += l.l_work;
+		if (rv == -1)
+			return -1;
 	}
+	return 0;
 }
 
 static int
@@ -423,9 +588,10 @@ route_sssp_run(struct route_sssp *s, const struct route_graph *g,
 	s->s_n = g->g_nbound;
 	s->s_gen = g->g_gen;
 	s->s_work = 0;
-	if (algo == ROUTE_ALGO_LABEL)
-		ls_run(s, g);
-	else if (bf_run(s, g) == -1)
+	if (algo == ROUTE_ALGO_LABEL) {
+		if (ls_run(s, g) == -1)
+			return -1;
+	} else if (bf_run(s, g) == -1)
 		return -1;
 	s->s_valid = 1;
 	return 0;

@@ -551,6 +551,147 @@ START_TEST(test_cross_product)
 END_TEST
 
 /*
+ * Larger graphs, where the bucket queue's window, overflow list and
+ * shifted buckets come into play: weights spanning many octaves of
+ * trust (tiny, exactly 1 and 0), costs up to 10^12 and the full latency
+ * range, with zero weights and ties.  No brute force at this size: label
+ * setting must equal Bellman-Ford bit for bit, and every trace must be a
+ * simple path composing exactly to its part.
+ */
+static void
+large_weights(struct trng *r, int regime, struct route_ew *w)
+{
+	route_ew_default(w);
+	switch (regime) {
+	case 0:		/* wide: every corner of the domains */
+		switch (trng_below(r, 6)) {
+		case 0:
+			w->ew_trust = 0.0;
+			break;
+		case 1:
+			w->ew_trust = 1.0;
+			break;
+		case 2:
+			w->ew_trust = ldexp(trng_unit(r), -(int)trng_below(r,
+			    60));
+			break;
+		default:
+			w->ew_trust = trng_unit(r);
+			break;
+		}
+		w->ew_cost = trng_below(r, 3) == 0 ? 0 :
+		    (int64_t)(trng_next(r) % 1000000000000ULL);
+		w->ew_latency = trng_below(r, 4) == 0 ? ROUTE_LATENCY_MAX :
+		    (int64_t)trng_below(r, 100000);
+		w->ew_reliability = 1.0 - ldexp(trng_unit(r),
+		    -(int)trng_below(r, 40));
+		break;
+	default:	/* narrow: many ties within one bucket */
+		w->ew_trust = 1.0 - trng_below(r, 4) / 1024.0;
+		w->ew_cost = trng_below(r, 3);
+		w->ew_latency = trng_below(r, 2);
+		w->ew_reliability = trng_below(r, 2) ? 1.0 : 0.999;
+		break;
+	}
+}
+
+static void
+large_check(const struct semiring *sr, const struct route_graph *g,
+    struct route_sssp *ls, struct route_sssp *bf, uint32_t src)
+{
+	union sr_val	 a[SR_PARTS_MAX], c[SR_PARTS_MAX], pv[SR_PARTS_MAX];
+	uint32_t	 n, bound = route_graph_node_bound(g), *edges;
+	size_t		 k;
+	long		 len;
+
+	edges = calloc(bound + 1, sizeof(*edges));
+	ck_assert_ptr_nonnull(edges);
+	RT_IEQ(route_sssp_run(ls, g, sr, src, ROUTE_ALGO_LABEL), 0);
+	RT_IEQ(route_sssp_run(bf, g, sr, src, ROUTE_ALGO_BF), 0);
+	for (n = 0; n < bound; n++) {
+		RT_IEQ(route_sssp_value(ls, n, a), 0);
+		RT_IEQ(route_sssp_value(bf, n, c), 0);
+		for (k = 0; k < sr->sr_width; k++) {
+			RT_ASSERT_MSG(a[k].i == c[k].i, "%s: node %u part %zu: "
+			    "label setting and Bellman-Ford disagree",
+			    sr->sr_name, n, k);
+			RT_IEQ(route_sssp_reached(ls, n, k),
+			    route_sssp_reached(bf, n, k));
+			if (!route_sssp_reached(ls, n, k))
+				continue;
+			len = route_sssp_trace(ls, g, n, k, edges, bound + 1);
+			RT_IGE(len, 0);
+			RT_ASSERT(trng_is_path(g, src, n, edges, len));
+			RT_IEQ(sr_path_value(sr, g, edges, len, pv), 0);
+			RT_ASSERT_MSG(pv[k].i == a[k].i, "%s: trace of node "
+			    "%u part %zu composes to a different value",
+			    sr->sr_name, n, k);
+		}
+	}
+	free(edges);
+}
+
+START_TEST(test_cross_large)
+{
+	const struct semiring	*srs[] = { &sr_record, &sr_reliability,
+	    &sr_bottleneck, &sr_logtrust, &sr_reach };
+	struct trng		 r = { seed ^ 0x1b };
+	struct route_sssp	*ls = route_sssp_new(), *bf = route_sssp_new();
+	struct route_graph	*g;
+	struct route_ew		 w;
+	char			 name[16];
+	uint32_t		 nv, u, v, i, deg;
+	size_t			 si;
+	int			 regime;
+
+	ck_assert_ptr_nonnull(ls);
+	ck_assert_ptr_nonnull(bf);
+	for (regime = 0; regime < 2; regime++) {
+		g = new_graph();
+		nv = 1500 + trng_below(&r, 500);
+		for (u = 0; u < nv; u++) {
+			(void)snprintf(name, sizeof(name), "x%u", u);
+			(void)add(g, name, ROUTE_NODE_AGENT);
+		}
+		for (u = 0; u < nv; u++) {
+			deg = trng_below(&r, 12);
+			for (i = 0; i < deg; i++) {
+				v = trng_below(&r, nv);
+				if (v == u)
+					continue;
+				large_weights(&r, regime, &w);
+				RT_IEQ(route_edge_set(g, u, v, &w), 0);
+			}
+		}
+		for (si = 0; si < sizeof(srs) / sizeof(srs[0]); si++)
+			large_check(srs[si], g, ls, bf, trng_below(&r, nv));
+		/* churn, then again: rows moved, slots reused */
+		for (i = 0; i < nv; i++) {
+			u = trng_below(&r, nv);
+			v = trng_below(&r, nv);
+			if (u == v)
+				continue;
+			if (trng_below(&r, 3) == 0)
+				(void)route_edge_remove(g, u, v);
+			else {
+				large_weights(&r, regime, &w);
+				RT_IEQ(route_edge_set(g, u, v, &w), 0);
+			}
+		}
+		for (si = 0; si < sizeof(srs) / sizeof(srs[0]); si++)
+			large_check(srs[si], g, ls, bf, trng_below(&r, nv));
+		route_graph_free(g);
+	}
+	g = new_graph();
+	RT_IEQ(route_gen_lcg(g, 2000), 0);
+	large_check(&sr_record, g, ls, bf, 0);
+	route_graph_free(g);
+	route_sssp_free(ls);
+	route_sssp_free(bf);
+}
+END_TEST
+
+/*
  * The record semiring answers each dimension separately.  Three routes
  * to the agent: via r1 (trusted, dear, slow), via r2 (cheap), direct
  * (fast, barely trusted).  No single path has the record's vector.
@@ -860,6 +1001,7 @@ paths_suite(void)
 	tcase_add_test(tc, test_cross_logtrust);
 	tcase_add_test(tc, test_cross_record);
 	tcase_add_test(tc, test_cross_product);
+	tcase_add_test(tc, test_cross_large);
 	tcase_add_test(tc, test_record_dimensions);
 	tcase_add_test(tc, test_custom);
 	tcase_add_test(tc, test_scratch_reuse);
