@@ -189,7 +189,8 @@ hc_request(enum evhttp_cmd_type type, const struct peer_url *u,
 	struct timeval		 tv;
 	SSL			*ssl;
 	X509_VERIFY_PARAM	*vp;
-	char			 uri[RELAY_URL_MAX + 128], corr[UUID_STR_LEN + 1];
+	char			 uri[RELAY_URL_MAX + 128];
+	char			 corr[UUID_STR_LEN + 1];
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		fatal("%s", __func__);

@@ -1128,21 +1128,43 @@ count_handshakes(void)
 	return (n);
 }
 
+/* An outbound handshake ends without a peer: refused, or failed. */
 static void
-add_fail(struct op *op, int o, const char *fmt, ...)
-    __attribute__((__format__ (printf, 3, 4)));
-
-static void
-add_fail(struct op *op, int o, const char *fmt, ...)
+add_end(struct op *op, int o, const char *fmt, va_list ap)
 {
 	char	 msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	metrics_handshake(METRICS_HS_OUTBOUND, o);
+	op_finish(op, 0, "%s", msg);
+}
+
+static void
+add_refused(struct op *op, const char *fmt, ...)
+    __attribute__((__format__ (printf, 2, 3)));
+
+static void
+add_refused(struct op *op, const char *fmt, ...)
+{
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	add_end(op, METRICS_HS_REFUSED, fmt, ap);
 	va_end(ap);
-	metrics_handshake(METRICS_HS_OUTBOUND, o);
-	op_finish(op, 0, "%s", msg);
+}
+
+static void
+add_failed(struct op *op, const char *fmt, ...)
+    __attribute__((__format__ (printf, 2, 3)));
+
+static void
+add_failed(struct op *op, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	add_end(op, METRICS_HS_FAILED, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -1186,13 +1208,13 @@ add_identity(const struct hc_reply *r, void *arg)
 	op->http = NULL;
 	if (r->status != 200 || r->body == NULL) {
 		reply_why(r, why, sizeof(why));
-		add_fail(op, METRICS_HS_FAILED, "identity from %s: %s", op->url.norm,
+		add_failed(op, "identity from %s: %s", op->url.norm,
 		    why);
 		return;
 	}
 	spec = jstr(r->body, "spec");
 	if (spec == NULL || spec_major(spec) != PEER_SPEC_MAJOR) {
-		add_fail(op, METRICS_HS_REFUSED, "refused: %s speaks %.40s, not "
+		add_refused(op, "refused: %s speaks %.40s, not "
 		    "motebit/relay-federation@%d.x", op->url.norm,
 		    spec != NULL ? spec : "no spec", PEER_SPEC_MAJOR);
 		return;
@@ -1201,12 +1223,12 @@ add_identity(const struct hc_reply *r, void *arg)
 	key = jstr(r->body, "public_key");
 	if (id == NULL || !relay_id_valid(id) || key == NULL ||
 	    !hex64_lower(key)) {
-		add_fail(op, METRICS_HS_FAILED, "identity from %s: no valid relay id "
+		add_failed(op, "identity from %s: no valid relay id "
 		    "and public key", op->url.norm);
 		return;
 	}
 	if (strcmp(id, ident.relay_id) == 0) {
-		add_fail(op, METRICS_HS_REFUSED, "refused: %s is this relay",
+		add_refused(op, "refused: %s is this relay",
 		    op->url.norm);
 		return;
 	}
@@ -1223,7 +1245,7 @@ add_identity(const struct hc_reply *r, void *arg)
 		strlcpy(op->endpoint, eu.norm, sizeof(op->endpoint));
 
 	if (fedrules_lookup(&rules, id) == FEDRULE_BLOCK) {
-		add_fail(op, METRICS_HS_REFUSED, "refused: %s is blocked in "
+		add_refused(op, "refused: %s is blocked in "
 		    "relayd.conf", id);
 		return;
 	}
@@ -1234,7 +1256,7 @@ add_identity(const struct hc_reply *r, void *arg)
 		 */
 		if (strcmp(p->r.e.public_key, key) != 0 &&
 		    p->r.e.state != PEER_REMOVED) {
-			add_fail(op, METRICS_HS_REFUSED, "refused: key mismatch "
+			add_refused(op, "refused: key mismatch "
 			    "for known relay %s (pinned %.16s..., offered "
 			    "%.16s...); remove it first to pin the new key",
 			    id, p->r.e.public_key, key);
@@ -1245,23 +1267,23 @@ add_identity(const struct hc_reply *r, void *arg)
 			    "%.16s... (pinned %.16s...); the operator's peer "
 			    "add pins it", id, key, p->r.e.public_key);
 		if (p->r.e.state != PEER_REMOVED) {
-			add_fail(op, METRICS_HS_REFUSED, "refused: %s is already %s "
+			add_refused(op, "refused: %s is already %s "
 			    "here", id, peer_state_name(p->r.e.state));
 			return;
 		}
 		if (op_busy(p)) {
-			add_fail(op, METRICS_HS_REFUSED, "refused: an operation on "
+			add_refused(op, "refused: an operation on "
 			    "%s is in progress", id);
 			return;
 		}
 	}
 	if (op_find_id(id) != op) {
-		add_fail(op, METRICS_HS_REFUSED, "refused: a handshake with %s is "
+		add_refused(op, "refused: a handshake with %s is "
 		    "already in progress", id);
 		return;
 	}
 	if (count_peers() >= cfg.fed_max_peers) {
-		add_fail(op, METRICS_HS_REFUSED, "refused: the peer limit is reached "
+		add_refused(op, "refused: the peer limit is reached "
 		    "(max peers %u)", cfg.fed_max_peers);
 		return;
 	}
@@ -1286,27 +1308,27 @@ add_proposed(const struct hc_reply *r, void *arg)
 
 	op->http = NULL;
 	if (r->status == 0) {
-		add_fail(op, METRICS_HS_FAILED, "propose: %s", r->error);
+		add_failed(op, "propose: %s", r->error);
 		return;
 	}
 	if (r->status != 200) {
 		reply_why(r, why, sizeof(why));
-		add_fail(op, METRICS_HS_REFUSED, "refused: %s", why + 5);
+		add_refused(op, "refused: %s", why + 5);
 		return;
 	}
 	if (r->body == NULL) {
-		add_fail(op, METRICS_HS_FAILED, "propose: %s", r->error);
+		add_failed(op, "propose: %s", r->error);
 		return;
 	}
 	if ((s = jstr(r->body, "relay_id")) == NULL || strcmp(s, op->id) != 0 ||
 	    (s = jstr(r->body, "public_key")) == NULL ||
 	    strcmp(s, op->pubkey) != 0) {
-		add_fail(op, METRICS_HS_FAILED, "propose: the answer names another "
+		add_failed(op, "propose: the answer names another "
 		    "relay or key than the identity");
 		return;
 	}
 	if ((s = jstr(r->body, "nonce")) == NULL || !nonce_ok(s)) {
-		add_fail(op, METRICS_HS_FAILED, "propose: the answer has no valid "
+		add_failed(op, "propose: the answer has no valid "
 		    "nonce");
 		return;
 	}
@@ -1315,7 +1337,7 @@ add_proposed(const struct hc_reply *r, void *arg)
 	if (challenge == NULL || challenge_verify(op->pubkey, ident.relay_id,
 	    op->our_nonce, challenge) == -1) {
 		metrics_auth_failure(AUTH_FAIL_CHALLENGE);
-		add_fail(op, METRICS_HS_FAILED, "propose: the responder's challenge "
+		add_failed(op, "propose: the responder's challenge "
 		    "does not verify with its key");
 		return;
 	}
@@ -1343,7 +1365,7 @@ add_signed(void *arg, int ok, const struct key_sign_resp *resp,
 
 	op->kr = NULL;
 	if (!ok) {
-		add_fail(op, METRICS_HS_FAILED, "keyd refused to sign the confirm: %s",
+		add_failed(op, "keyd refused to sign the confirm: %s",
 		    resp->error);
 		return;
 	}
@@ -1413,11 +1435,11 @@ add_confirmed(const struct hc_reply *r, void *arg)
 		return;
 	}
 	if (r->status == 0) {
-		add_fail(op, METRICS_HS_FAILED, "confirm: %s", r->error);
+		add_failed(op, "confirm: %s", r->error);
 		return;
 	}
 	reply_why(r, why, sizeof(why));
-	add_fail(op, METRICS_HS_REFUSED, "refused: %s", why + 5);
+	add_refused(op, "refused: %s", why + 5);
 }
 
 static void
@@ -1427,7 +1449,7 @@ add_activated(struct op *op, int ok, const char *why)
 	int64_t		 now = now_ms();
 
 	if (p == NULL || p->r.e.state != PEER_PENDING) {
-		add_fail(op, METRICS_HS_FAILED, "the row changed during the handshake%s"
+		add_failed(op, "the row changed during the handshake%s"
 		    "%s", p != NULL ? ": " : "", p != NULL ? p->r.reason : "");
 		return;
 	}
@@ -1838,7 +1860,8 @@ fed_propose(int inst, struct fed_propose *fp)
 		else if (af >= 0)
 			metrics_auth_failure(af);
 		if (status != 429 && status != 503)
-			metrics_handshake(METRICS_HS_INBOUND, METRICS_HS_REFUSED);
+			metrics_handshake(METRICS_HS_INBOUND,
+			    METRICS_HS_REFUSED);
 		log_info("peer %s: propose from %s refused (%d): %s",
 		    fp->relay_id, fp->hdr.remote_addr, status, res.error);
 		fed_answer(inst, fp->hdr.reqid, status, res.error,

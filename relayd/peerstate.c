@@ -647,7 +647,8 @@ propose_check(const struct propose_env *env, const struct fed_propose *p,
 		    "an active peer" : "pending");
 		return (409);
 	}
-	if (e != NULL && e->state == PEER_REMOVED && old->cooldown_until > now) {
+	if (e != NULL && e->state == PEER_REMOVED &&
+	    old->cooldown_until > now) {
 		retry = (uint32_t)((old->cooldown_until - now + 999) / 1000);
 		res->retry_after = retry;
 		fmt_ms(old->cooldown_until - now, buf, sizeof(buf));
