@@ -348,6 +348,12 @@ check "A shows C removed by the peer" wait_for 5 bash -c \
 ctl a -j peer add "$UC" >"$T/add.json"
 check "re-peering within the cool-down is refused with 429" \
     jq -e '.ok == false and (.message | test("429"))' "$T/add.json"
+check "A blocks C" ctl a peer block "${RID[c]}"
+check "the block is kept in the row" \
+    jq -e '.blocked and .state == "removed"' <(peer_json a "${RID[c]}")
+check "a propose from a relay blocked with relayctl: 403" \
+    test "$(post a /federation/v1/peer/propose \
+    "$(propose_body "${RID[c]}" "${KEY[c]}")")" = 403
 
 # --- stop B: suspended after 3 missed rounds, removed after 5 ---------------------
 PEERED_B=$(field b "${RID[a]}" .peered_at)
