@@ -1,9 +1,12 @@
 /*
  * The routing graph: string-named nodes in a keyed hash table, edges in
- * parallel arrays, per-node vectors of out- and in-edge ids.  Insert,
- * update and remove are O(1) amortized; nothing is ever rebuilt.
+ * parallel arrays, out-edges in one slab with a row per node (CSR with
+ * slack, route_impl.h), per-node vectors of in-edge ids.  Insert, update
+ * and remove are O(1) amortized.
  */
 #include "config.h"
+
+#include <sys/mman.h>
 
 #include <errno.h>
 #include <math.h>
@@ -17,12 +20,25 @@
 #define NHASH_MIN	16
 #define EHASH_MIN	16
 #define VEC_MIN		4
+#define ROW_MIN		2	/* slots of a new row */
+#define SLAB_MIN	256
+#define SLAB_MAX	(UINT32_MAX - 1)
+#define GARB_MIN	4096	/* garbage slots never worth a compaction */
+#define HUGE_PAGE	((size_t)2 << 20)
+#define BIG_MIN		((size_t)1 << 20)	/* slab arrays are mapped */
 
 static uint64_t	 siphash24(const uint8_t [16], const void *, size_t);
 static uint64_t	 edge_hash(const struct route_graph *, uint32_t, uint32_t);
 static void	*vec_grow(void *, uint32_t *, size_t);
 static int	 nodes_grow(struct route_graph *);
 static int	 edges_grow(struct route_graph *);
+static void	*big_alloc(size_t, size_t);
+static void	 big_free(void *, size_t);
+static int	 slab_reserve(struct route_graph *, uint32_t);
+static void	 slab_move(struct route_graph *, uint32_t, uint32_t, uint32_t);
+static int	 slab_compact(struct route_graph *);
+static int	 row_reserve(struct route_graph *, uint32_t);
+static void	 row_release(struct route_graph *, uint32_t);
 static int	 nhash_resize(struct route_graph *, uint32_t);
 static int	 ehash_resize(struct route_graph *, uint32_t);
 static uint32_t	 nhash_slot(const struct route_graph *, const char *, uint64_t);
@@ -135,13 +151,13 @@ route_graph_free(struct route_graph *g)
 		return;
 	for (i = 0; i < g->g_nbound; i++) {
 		free(g->n_name[i]);
-		free(g->n_out[i].v_adj);
-		free(g->n_in[i].v_adj);
+		free(g->n_in[i].v_edge);
 	}
 	free(g->n_name);
 	free(g->n_hash);
 	free(g->n_kind);
-	free(g->n_out);
+	free(g->n_row);
+	free(g->n_rcap);
 	free(g->n_in);
 	free(g->n_free);
 	free(g->e_from);
@@ -149,6 +165,12 @@ route_graph_free(struct route_graph *g)
 	free(g->e_outpos);
 	free(g->e_inpos);
 	free(g->e_risk);
+	big_free(g->o_head, (size_t)g->g_ocap * sizeof(*g->o_head));
+	big_free(g->o_edge, (size_t)g->g_ocap * sizeof(*g->o_edge));
+	big_free(g->o_lat, (size_t)g->g_ocap * sizeof(*g->o_lat));
+	big_free(g->o_cost, (size_t)g->g_ocap * sizeof(*g->o_cost));
+	big_free(g->o_trust, (size_t)g->g_ocap * sizeof(*g->o_trust));
+	big_free(g->o_rel, (size_t)g->g_ocap * sizeof(*g->o_rel));
 	free(g->g_nhash);
 	free(g->g_ehash);
 	free(g);
@@ -220,13 +242,16 @@ nodes_grow(struct route_graph *g)
 	GROW(g->n_name, cap);
 	GROW(g->n_hash, cap);
 	GROW(g->n_kind, cap);
-	GROW(g->n_out, cap);
+	GROW(g->n_row, cap);
+	GROW(g->n_rcap, cap);
 	GROW(g->n_in, cap);
 	GROW(g->n_free, cap);
 	for (i = g->g_ncap; i < cap; i++) {
 		g->n_name[i] = NULL;
 		g->n_kind[i] = 0;
-		memset(&g->n_out[i], 0, sizeof(g->n_out[i]));
+		g->n_row[i].r_off = 0;
+		g->n_row[i].r_len = 0;
+		g->n_rcap[i] = 0;
 		memset(&g->n_in[i], 0, sizeof(g->n_in[i]));
 	}
 	g->g_ncap = cap;
@@ -255,6 +280,249 @@ edges_grow(struct route_graph *g)
 }
 
 #undef GROW
+
+/*
+ * The slab's arrays, which a query reads at random: from BIG_MIN bytes
+ * on, each is an anonymous mapping of its own, 2 MB aligned, with
+ * transparent huge pages asked for over the first huge bytes (the slots
+ * in use when it is made), so that the TLB misses do not add to the
+ * cache misses.  The rest, filled later, gets small pages: a huge page
+ * there would be counted whole as soon as its first slot is written.
+ */
+static size_t
+big_len(size_t sz)
+{
+	return (sz + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+static void *
+big_alloc(size_t sz, size_t huge)
+{
+	char		*m;
+	size_t		 len, head;
+
+	if (sz < BIG_MIN)
+		return malloc(sz);
+	len = big_len(sz);
+	if (len + HUGE_PAGE < len) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* map a huge page more than needed, unmap the unaligned ends */
+	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	head = (HUGE_PAGE - ((uintptr_t)m & (HUGE_PAGE - 1))) &
+	    (HUGE_PAGE - 1);
+	if (head > 0)
+		(void)munmap(m, head);
+	(void)munmap(m + head + len, HUGE_PAGE - head);
+#ifdef MADV_HUGEPAGE
+	huge &= ~(HUGE_PAGE - 1);
+	if (huge > len)
+		huge = len;
+	if (huge > 0)
+		(void)madvise(m + head, huge, MADV_HUGEPAGE);
+#else
+	(void)huge;
+#endif
+	return m + head;
+}
+
+static void
+big_free(void *p, size_t sz)
+{
+	if (p == NULL)
+		return;
+	if (sz < BIG_MIN)
+		free(p);
+	else
+		(void)munmap(p, big_len(sz));
+}
+
+/* room for need more slots at the slab's end; no slot moves */
+static int
+slab_reserve(struct route_graph *g, uint32_t need)
+{
+	struct {
+		uint32_t	*o_head;
+		uint32_t	*o_edge;
+		int32_t		*o_lat;
+		int64_t		*o_cost;
+		double		*o_trust;
+		double		*o_rel;
+	}		 n;
+	uint64_t	 want;
+	uint32_t	 cap;
+
+	want = (uint64_t)g->g_otop + need;
+	if (want <= g->g_ocap)
+		return 0;
+	if (want > SLAB_MAX) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if (want < (uint64_t)g->g_ocap + g->g_ocap / 2)
+		want = (uint64_t)g->g_ocap + g->g_ocap / 2;
+	if (want < SLAB_MIN)
+		want = SLAB_MIN;
+	if (want > SLAB_MAX)
+		want = SLAB_MAX;
+	cap = (uint32_t)want;
+	/* all six new arrays first, so that a failure changes nothing */
+	memset(&n, 0, sizeof(n));
+#define NEW(f) do {							\
+	if ((n.f = big_alloc((size_t)cap * sizeof(*g->f),		\
+	    (size_t)g->g_otop * sizeof(*g->f))) == NULL)		\
+		goto fail;						\
+} while (0)
+	NEW(o_head);
+	NEW(o_edge);
+	NEW(o_lat);
+	NEW(o_cost);
+	NEW(o_trust);
+	NEW(o_rel);
+#undef NEW
+#define MOVE(f) do {							\
+	if (g->g_otop > 0)						\
+		memcpy(n.f, g->f, (size_t)g->g_otop * sizeof(*g->f));	\
+	big_free(g->f, (size_t)g->g_ocap * sizeof(*g->f));	\
+	g->f = n.f;							\
+} while (0)
+	MOVE(o_head);
+	MOVE(o_edge);
+	MOVE(o_lat);
+	MOVE(o_cost);
+	MOVE(o_trust);
+	MOVE(o_rel);
+#undef MOVE
+	g->g_ocap = cap;
+	return 0;
+fail:
+	big_free(n.o_head, (size_t)cap * sizeof(*n.o_head));
+	big_free(n.o_edge, (size_t)cap * sizeof(*n.o_edge));
+	big_free(n.o_lat, (size_t)cap * sizeof(*n.o_lat));
+	big_free(n.o_cost, (size_t)cap * sizeof(*n.o_cost));
+	big_free(n.o_trust, (size_t)cap * sizeof(*n.o_trust));
+	big_free(n.o_rel, (size_t)cap * sizeof(*n.o_rel));
+	return -1;
+}
+
+/* move n slots from slot from to slot to (the ranges may overlap) */
+static void
+slab_move(struct route_graph *g, uint32_t to, uint32_t from, uint32_t n)
+{
+	uint32_t	 i;
+
+	if (n == 0 || to == from)
+		return;
+	memmove(&g->o_head[to], &g->o_head[from], n * sizeof(*g->o_head));
+	memmove(&g->o_edge[to], &g->o_edge[from], n * sizeof(*g->o_edge));
+	memmove(&g->o_lat[to], &g->o_lat[from], n * sizeof(*g->o_lat));
+	memmove(&g->o_cost[to], &g->o_cost[from], n * sizeof(*g->o_cost));
+	memmove(&g->o_trust[to], &g->o_trust[from], n * sizeof(*g->o_trust));
+	memmove(&g->o_rel[to], &g->o_rel[from], n * sizeof(*g->o_rel));
+	for (i = 0; i < n; i++)
+		g->e_outpos[g->o_edge[to + i]] = to + i;
+}
+
+static int
+u64cmp(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Slide every row down over the garbage, in slab order; a row's room is
+ * trimmed to twice its length (at least ROW_MIN).  O(V log V + E).
+ */
+static int
+slab_compact(struct route_graph *g)
+{
+	uint64_t	*ord;
+	uint32_t	 n = 0, i, u, top = 0, cap, len;
+
+	if ((ord = reallocarray(NULL, g->g_nbound, sizeof(*ord))) == NULL)
+		return -1;
+	for (u = 0; u < g->g_nbound; u++)
+		if (g->n_rcap[u] > 0)
+			ord[n++] = (uint64_t)g->n_row[u].r_off << 32 | u;
+	qsort(ord, n, sizeof(*ord), u64cmp);
+	for (i = 0; i < n; i++) {
+		u = (uint32_t)ord[i];
+		len = g->n_row[u].r_len;
+		cap = g->n_rcap[u];
+		if (cap > 2 * len && cap > ROW_MIN)
+			cap = 2 * len > ROW_MIN ? 2 * len : ROW_MIN;
+		slab_move(g, top, g->n_row[u].r_off, len);
+		g->n_row[u].r_off = top;
+		g->n_rcap[u] = cap;
+		top += cap;
+	}
+	free(ord);
+	g->g_otop = top;
+	g->g_ogarb = 0;
+	return 0;
+}
+
+/* room for one more out-edge in node u's row */
+static int
+row_reserve(struct route_graph *g, uint32_t u)
+{
+	struct route_orow	*r = &g->n_row[u];
+	uint32_t		 cap = g->n_rcap[u], ncap, off;
+
+	if (r->r_len < cap)
+		return 0;
+	if (cap > 0 && r->r_off + cap == g->g_otop) {
+		/* the slab's last row grows in place */
+		if (slab_reserve(g, 1) == -1)
+			return -1;
+		g->g_otop++;
+		g->n_rcap[u]++;
+		return 0;
+	}
+	if (g->g_ogarb > GARB_MIN &&
+	    g->g_ogarb > (g->g_otop - g->g_ogarb) / 2 &&
+	    slab_compact(g) == 0) {
+		/* the row may have room, or be the last one, now */
+		return row_reserve(g, u);
+	}
+	if (cap > UINT32_MAX / 4) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	ncap = cap < ROW_MIN ? ROW_MIN : 2 * cap;
+	if (slab_reserve(g, ncap) == -1)
+		return -1;
+	off = g->g_otop;
+	slab_move(g, off, r->r_off, r->r_len);
+	g->g_ogarb += cap;
+	r->r_off = off;
+	g->n_rcap[u] = ncap;
+	g->g_otop += ncap;
+	return 0;
+}
+
+/* give back the slots of node u's (empty) row */
+static void
+row_release(struct route_graph *g, uint32_t u)
+{
+	uint32_t	 cap = g->n_rcap[u];
+
+	if (cap > 0) {
+		if (g->n_row[u].r_off + cap == g->g_otop)
+			g->g_otop -= cap;
+		else
+			g->g_ogarb += cap;
+	}
+	g->n_row[u].r_off = 0;
+	g->n_row[u].r_len = 0;
+	g->n_rcap[u] = 0;
+}
 
 static int
 nhash_resize(struct route_graph *g, uint32_t size)
@@ -428,7 +696,7 @@ route_node_add(struct route_graph *g, const char *name,
 		g->g_nbound++;
 	g->n_hash[n] = h;
 	g->n_kind[n] = kind;
-	g->n_out[n].v_len = 0;
+	g->n_row[n].r_len = 0;
 	g->n_in[n].v_len = 0;
 	nhash_insert(g, n);
 	g->g_nlive++;
@@ -459,19 +727,20 @@ route_node_valid(const struct route_graph *g, uint32_t n)
 int
 route_node_remove(struct route_graph *g, uint32_t n)
 {
-	struct route_ovec	*ov;
+	struct route_orow	*r;
 	struct route_ivec	*iv;
 
 	if (!route_node_valid(g, n)) {
 		errno = ENOENT;
 		return -1;
 	}
-	ov = &g->n_out[n];
-	while (ov->v_len > 0)
-		edge_unlink(g, ov->v_adj[ov->v_len - 1].a_edge);
+	r = &g->n_row[n];
+	while (r->r_len > 0)
+		edge_unlink(g, g->o_edge[r->r_off + r->r_len - 1]);
+	row_release(g, n);
 	iv = &g->n_in[n];
 	while (iv->v_len > 0)
-		edge_unlink(g, iv->v_adj[iv->v_len - 1].a_edge);
+		edge_unlink(g, iv->v_edge[iv->v_len - 1]);
 	nhash_delete(g, n);
 	free(g->n_name[n]);
 	g->n_name[n] = NULL;
@@ -503,7 +772,7 @@ route_node_outdeg(const struct route_graph *g, uint32_t n)
 {
 	if (!route_node_valid(g, n))
 		return 0;
-	return g->n_out[n].v_len;
+	return g->n_row[n].r_len;
 }
 
 size_t
@@ -517,9 +786,9 @@ route_node_indeg(const struct route_graph *g, uint32_t n)
 uint32_t
 route_node_outedge(const struct route_graph *g, uint32_t n, size_t i)
 {
-	if (!route_node_valid(g, n) || i >= g->n_out[n].v_len)
+	if (!route_node_valid(g, n) || i >= g->n_row[n].r_len)
 		return ROUTE_NONE;
-	return g->n_out[n].v_adj[i].a_edge;
+	return g->o_edge[g->n_row[n].r_off + i];
 }
 
 uint32_t
@@ -527,7 +796,7 @@ route_node_inedge(const struct route_graph *g, uint32_t n, size_t i)
 {
 	if (!route_node_valid(g, n) || i >= g->n_in[n].v_len)
 		return ROUTE_NONE;
-	return g->n_in[n].v_adj[i].a_edge;
+	return g->n_in[n].v_edge[i];
 }
 
 static int
@@ -558,24 +827,24 @@ void
 route_ew_from_edge(const struct route_graph *g, uint32_t e,
     struct route_ew *w)
 {
-	const struct route_oadj	*a = route_slot(g, e);
+	uint32_t	 j = g->e_outpos[e];
 
-	w->ew_trust = a->a_trust;
-	w->ew_cost = a->a_cost;
-	w->ew_latency = a->a_lat;
-	w->ew_reliability = a->a_rel;
+	w->ew_trust = g->o_trust[j];
+	w->ew_cost = g->o_cost[j];
+	w->ew_latency = g->o_lat[j];
+	w->ew_reliability = g->o_rel[j];
 	w->ew_risk = g->e_risk[e];
 }
 
 static void
 edge_store(struct route_graph *g, uint32_t e, const struct route_ew *w)
 {
-	struct route_oadj	*a = route_slot(g, e);
+	uint32_t	 j = g->e_outpos[e];
 
-	a->a_trust = w->ew_trust;
-	a->a_cost = w->ew_cost;
-	a->a_lat = (int32_t)w->ew_latency;
-	a->a_rel = w->ew_reliability;
+	g->o_trust[j] = w->ew_trust;
+	g->o_cost[j] = w->ew_cost;
+	g->o_lat[j] = (int32_t)w->ew_latency;
+	g->o_rel[j] = w->ew_reliability;
 	g->e_risk[e] = w->ew_risk;
 	if (w->ew_cost > g->g_wmax_cost)
 		g->g_wmax_cost = w->ew_cost;
@@ -587,11 +856,9 @@ static int
 edge_put(struct route_graph *g, uint32_t u, uint32_t v,
     const struct route_ew *w, int merge)
 {
-	struct route_oadj	*a;
-	struct route_ovec	*ov;
 	struct route_ivec	*iv;
 	void			*np;
-	uint32_t		 slot, e;
+	uint32_t		 slot, e, j;
 
 	if (!route_ew_valid(w) || u == v) {
 		errno = EINVAL;
@@ -604,15 +871,15 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 	slot = ehash_slot(g, u, v);
 	if ((e = g->g_ehash[slot]) != ROUTE_NONE) {
 		if (merge) {
-			a = route_slot(g, e);
-			if (w->ew_trust > a->a_trust)
-				a->a_trust = w->ew_trust;
-			if (w->ew_cost < a->a_cost)
-				a->a_cost = w->ew_cost;
-			if (w->ew_latency < a->a_lat)
-				a->a_lat = (int32_t)w->ew_latency;
-			if (w->ew_reliability > a->a_rel)
-				a->a_rel = w->ew_reliability;
+			j = g->e_outpos[e];
+			if (w->ew_trust > g->o_trust[j])
+				g->o_trust[j] = w->ew_trust;
+			if (w->ew_cost < g->o_cost[j])
+				g->o_cost[j] = w->ew_cost;
+			if (w->ew_latency < g->o_lat[j])
+				g->o_lat[j] = (int32_t)w->ew_latency;
+			if (w->ew_reliability > g->o_rel[j])
+				g->o_rel[j] = w->ew_reliability;
 			if (w->ew_risk < g->e_risk[e])
 				g->e_risk[e] = w->ew_risk;
 		} else
@@ -627,19 +894,14 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 	if (g->g_efree == ROUTE_NONE && g->g_ebound == g->g_ecap &&
 	    edges_grow(g) == -1)
 		return -1;
-	ov = &g->n_out[u];
+	if (row_reserve(g, u) == -1)
+		return -1;
 	iv = &g->n_in[v];
-	if (ov->v_len == ov->v_cap) {
-		if ((np = vec_grow(ov->v_adj, &ov->v_cap,
-		    sizeof(*ov->v_adj))) == NULL)
-			return -1;
-		ov->v_adj = np;
-	}
 	if (iv->v_len == iv->v_cap) {
-		if ((np = vec_grow(iv->v_adj, &iv->v_cap,
-		    sizeof(*iv->v_adj))) == NULL)
+		if ((np = vec_grow(iv->v_edge, &iv->v_cap,
+		    sizeof(*iv->v_edge))) == NULL)
 			return -1;
-		iv->v_adj = np;
+		iv->v_edge = np;
 	}
 	e = g->g_efree != ROUTE_NONE ? g->g_efree : g->g_ebound;
 	if (g->g_efree != ROUTE_NONE)
@@ -648,13 +910,12 @@ edge_put(struct route_graph *g, uint32_t u, uint32_t v,
 		g->g_ebound++;
 	g->e_from[e] = u;
 	g->e_to[e] = v;
-	g->e_outpos[e] = ov->v_len++;
+	j = g->n_row[u].r_off + g->n_row[u].r_len++;
+	g->e_outpos[e] = j;
 	g->e_inpos[e] = iv->v_len++;
-	memset(&ov->v_adj[g->e_outpos[e]], 0, sizeof(*ov->v_adj));
-	ov->v_adj[g->e_outpos[e]].a_node = v;
-	ov->v_adj[g->e_outpos[e]].a_edge = e;
-	iv->v_adj[g->e_inpos[e]].a_node = u;
-	iv->v_adj[g->e_inpos[e]].a_edge = e;
+	g->o_head[j] = v;
+	g->o_edge[j] = e;
+	iv->v_edge[g->e_inpos[e]] = e;
 	edge_store(g, e, w);
 	ehash_insert(g, e);
 	g->g_elive++;
@@ -679,22 +940,17 @@ route_edge_merge(struct route_graph *g, uint32_t u, uint32_t v,
 static void
 edge_unlink(struct route_graph *g, uint32_t e)
 {
-	struct route_ovec	*ov = &g->n_out[g->e_from[e]];
+	struct route_orow	*r = &g->n_row[g->e_from[e]];
 	struct route_ivec	*iv = &g->n_in[g->e_to[e]];
 	uint32_t		 pos, moved;
 
 	ehash_delete(g, e);
-	/* move each vector's last slot into the hole */
-	pos = g->e_outpos[e];
-	if (pos != --ov->v_len) {
-		ov->v_adj[pos] = ov->v_adj[ov->v_len];
-		moved = ov->v_adj[pos].a_edge;
-		g->e_outpos[moved] = pos;
-	}
+	/* move the row's and the in-vector's last slot into the hole */
+	r->r_len--;
+	slab_move(g, g->e_outpos[e], r->r_off + r->r_len, 1);
 	pos = g->e_inpos[e];
 	if (pos != --iv->v_len) {
-		iv->v_adj[pos] = iv->v_adj[iv->v_len];
-		moved = iv->v_adj[pos].a_edge;
+		moved = iv->v_edge[pos] = iv->v_edge[iv->v_len];
 		g->e_inpos[moved] = pos;
 	}
 	g->e_from[e] = ROUTE_NONE;

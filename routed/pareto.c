@@ -368,10 +368,9 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
     uint32_t src, const struct route_pareto_opts *opts)
 {
 	struct route_pareto_opts	 def;
-	const struct route_oadj		*adj;
 	struct plist			*pl;
 	struct plab			 x, y;
-	uint32_t			 u, v, i, k, len, n;
+	uint32_t			 u, v, i, j, k, len, off, n;
 
 	p->p_valid = 0;
 	if (opts == NULL) {
@@ -422,21 +421,23 @@ route_pareto_run(struct route_pareto *p, const struct route_graph *g,
 		}
 		node_update(p, u);
 
-		adj = g->n_out[u].v_adj;
-		len = g->n_out[u].v_len;
+		/* u's out-edges: slab slots off .. off + len - 1 */
+		off = g->n_row[u].r_off;
+		len = g->n_row[u].r_len;
 		/* start the misses on the heads' label arrays together */
 		for (i = 0; i < len; i++)
-			__builtin_prefetch(&p->p_lab[adj[i].a_node]);
+			__builtin_prefetch(&p->p_lab[g->o_head[off + i]]);
 		for (i = 0; i < len; i++)
-			__builtin_prefetch(p->p_lab[adj[i].a_node].pl_lab);
+			__builtin_prefetch(p->p_lab[g->o_head[off + i]].pl_lab);
 		for (i = 0; i < len; i++) {
-			y.l_trust = x.l_trust * adj[i].a_trust;
-			y.l_rel = x.l_rel * adj[i].a_rel;
-			y.l_cost = sr_satadd(x.l_cost, adj[i].a_cost);
-			y.l_lat = sr_satadd(x.l_lat, adj[i].a_lat);
-			y.l_edge = adj[i].a_edge;
+			j = off + i;
+			y.l_trust = x.l_trust * g->o_trust[j];
+			y.l_rel = x.l_rel * g->o_rel[j];
+			y.l_cost = sr_satadd(x.l_cost, g->o_cost[j]);
+			y.l_lat = sr_satadd(x.l_lat, g->o_lat[j]);
+			y.l_edge = g->o_edge[j];
 			y.l_pidx = k;
-			if (offer(p, adj[i].a_node, &y) == -1)
+			if (offer(p, g->o_head[j], &y) == -1)
 				return -1;
 		}
 	}

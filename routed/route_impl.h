@@ -3,55 +3,43 @@
  * operations, shared by graph.c, semiring.c, sssp.c and pareto.c.  Not
  * for use outside routed/.
  *
- * Each node keeps a vector of its out-edges, each slot holding the head,
- * the edge id and the weights a query reads (so a relaxation finds all it
- * needs in one place, and one prefetch brings it), and a vector of (tail,
- * edge id) for its in-edges.  Edge ids index parallel arrays: the tail,
- * the head, the edge's slots in both vectors (e_outpos, e_inpos; removal
- * is a swap with the last slot) and the risk.  Removed edge
- * and node ids go on free lists and are reused.  Two open-addressing hash
- * tables with linear probing and backward-shift deletion map node names
- * (SipHash-2-4 with a per-graph random key, as ids come from peers) and
- * (u, v) pairs to indices.
+ * Out-edges live in one slab: parallel arrays indexed by slot, holding
+ * the head, the edge id and the weights the queries read, one array per
+ * field, so that a pass over one dimension reads 4 bytes of head and 4
+ * or 8 bytes of weight an edge and nothing else.  Node u owns the slots
+ * n_row[u].r_off .. r_off + n_rcap[u] - 1, the first r_len of them in
+ * use (CSR with slack).  Inserting into a full row grows it in place if
+ * it is the last row of the slab, and otherwise moves it to the end with
+ * twice the room, leaving its old slots as garbage; removal moves the
+ * row's last slot into the hole.  When the garbage exceeds half the live
+ * slots, the slab is compacted in place (rows slid down in slab order),
+ * so every operation stays O(1) amortized and the slab within 1.5 times
+ * the room the rows need.  In-edges are per-node vectors of edge ids.  Edge ids index parallel arrays: the tail, the head, the edge's
+ * slab slot (e_outpos) and in-vector slot (e_inpos), and the risk.
+ * Removed edge and node ids go on free lists and are reused.  Two
+ * open-addressing hash tables with linear probing and backward-shift
+ * deletion map node names (SipHash-2-4 with a per-graph random key, as
+ * ids come from peers) and (u, v) pairs to indices.
  */
 #ifndef ROUTED_ROUTE_IMPL_H
 #define ROUTED_ROUTE_IMPL_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "route.h"
 
-/*
- * One slot of a node's out-vector: the head, the edge id and the weights
- * every query reads, so that one prefetch brings all a relaxation needs.
- * Risk, read only when ranking, stays in e_risk.
- */
-struct route_oadj {
-	uint32_t	 a_node;
-	uint32_t	 a_edge;
-	int32_t		 a_lat;
-	uint32_t	 a_unused;
-	double		 a_trust;
-	int64_t		 a_cost;
-	double		 a_rel;
+/* node u's out-edges: slab slots r_off .. r_off + r_len - 1 */
+struct route_orow {
+	uint32_t	 r_off;
+	uint32_t	 r_len;
 };
 
-struct route_ovec {
-	struct route_oadj *v_adj;
-	uint32_t	 v_len;
-	uint32_t	 v_cap;
-};
-
-/* one slot of a node's in-vector: the tail and the edge id */
-struct route_iadj {
-	uint32_t	 a_node;
-	uint32_t	 a_edge;
-};
-
+/* node v's in-edges: their ids (the tail is e_from[]) */
 struct route_ivec {
-	struct route_iadj *v_adj;
+	uint32_t	*v_edge;
 	uint32_t	 v_len;
 	uint32_t	 v_cap;
 };
@@ -68,7 +56,8 @@ struct route_graph {
 	char		**n_name;	/* NULL: free slot */
 	uint64_t	*n_hash;
 	uint8_t		*n_kind;
-	struct route_ovec *n_out;
+	struct route_orow *n_row;	/* out-edges in the slab */
+	uint32_t	*n_rcap;	/* slots the row owns */
 	struct route_ivec *n_in;
 	uint32_t	*n_free;	/* stack of free indices */
 	uint32_t	 g_nfree;
@@ -79,7 +68,7 @@ struct route_graph {
 	uint32_t	 g_elive;
 	uint32_t	*e_from;	/* ROUTE_NONE: free slot */
 	uint32_t	*e_to;
-	uint32_t	*e_outpos;
+	uint32_t	*e_outpos;	/* slab slot */
 	uint32_t	*e_inpos;
 	double		*e_risk;
 	uint32_t	 g_efree;	/* free list head, linked by e_to */
@@ -89,6 +78,17 @@ struct route_graph {
 	 */
 	int64_t		 g_wmax_cost;
 	int64_t		 g_wmax_lat;
+
+	/* the out-edge slab: slots below g_otop are rows or garbage */
+	uint32_t	 g_otop;
+	uint32_t	 g_ocap;
+	uint32_t	 g_ogarb;	/* slots below g_otop in no row */
+	uint32_t	*o_head;
+	uint32_t	*o_edge;
+	int32_t		*o_lat;
+	int64_t		*o_cost;
+	double		*o_trust;
+	double		*o_rel;
 
 	/* hash tables: slots hold an index or ROUTE_NONE */
 	uint32_t	*g_nhash;
@@ -223,32 +223,25 @@ sr_scalar_key(enum sr_kind k, const union sr_val *a)
 	}
 }
 
-/* the out-vector slot of edge e, which holds its weights */
-static inline struct route_oadj *
-route_slot(const struct route_graph *g, uint32_t e)
-{
-	return &g->n_out[g->e_from[e]].v_adj[g->e_outpos[e]];
-}
-
-/* the weight of an out-edge slot for a built-in part */
+/* the weight of slab slot j for a built-in part */
 static inline void
-sr_slot_weight(const struct route_oadj *a, enum sr_kind k,
+sr_slot_weight(const struct route_graph *g, uint32_t j, enum sr_kind k,
     enum route_dim dim, union sr_val *r)
 {
 	double	 d;
 
 	switch (dim) {
 	case ROUTE_DIM_COST:
-		r->i = a->a_cost;
+		r->i = g->o_cost[j];
 		return;
 	case ROUTE_DIM_LATENCY:
-		r->i = a->a_lat;
+		r->i = g->o_lat[j];
 		return;
 	case ROUTE_DIM_TRUST:
-		d = a->a_trust;
+		d = g->o_trust[j];
 		break;
 	case ROUTE_DIM_RELIABILITY:
-		d = a->a_rel;
+		d = g->o_rel[j];
 		break;
 	default:	/* SR_BOOL */
 		r->i = 1;

@@ -1,6 +1,7 @@
 /*
  * The graph (insert, update, remove, node removal and index reuse, hash
- * tables under churn, checked against a plain matrix model) and the
+ * tables and the out-edge slab with its compaction under churn, checked
+ * against a plain matrix model and the slab's own invariants) and the
  * single-source engine: label setting against Bellman-Ford and against
  * brute force over all simple paths on thousands of small random graphs,
  * traces that are real paths composing exactly to the reported values,
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "route_impl.h"
 #include "route_testutil.h"
 
 #define NGRAPHS		1500
@@ -189,28 +191,81 @@ END_TEST
  * after each batch the whole adjacency, both directions, and the hash
  * lookups by name and by pair.
  */
-START_TEST(test_churn)
+/*
+ * The out-edge slab (route_impl.h) is consistent: rows lie below the
+ * top and do not overlap, every used slot names its edge and that edge
+ * names the slot back, and the garbage count is what no row owns.
+ * Returns the garbage.
+ */
+static uint32_t
+slab_check(const struct route_graph *g)
 {
-	enum { N = 40 };
+	uint8_t		*owned;
+	uint32_t	 u, j, e, sum = 0;
+
+	owned = calloc(g->g_otop + 1, 1);
+	ck_assert_ptr_nonnull(owned);
+	for (u = 0; u < g->g_nbound; u++) {
+		if (!route_node_valid(g, u)) {
+			RT_UEQ(g->n_rcap[u], 0);
+			continue;
+		}
+		RT_ULE(g->n_row[u].r_len, g->n_rcap[u]);
+		RT_ULE((uint64_t)g->n_row[u].r_off + g->n_rcap[u], g->g_otop);
+		for (j = g->n_row[u].r_off;
+		    j < g->n_row[u].r_off + g->n_rcap[u]; j++) {
+			RT_ASSERT(!owned[j]);
+			owned[j] = 1;
+		}
+		for (j = g->n_row[u].r_off;
+		    j < g->n_row[u].r_off + g->n_row[u].r_len; j++) {
+			e = g->o_edge[j];
+			RT_UEQ(g->e_outpos[e], j);
+			RT_UEQ(g->e_from[e], u);
+			RT_UEQ(g->e_to[e], g->o_head[j]);
+		}
+		sum += g->n_rcap[u];
+	}
+	RT_UEQ(sum + g->g_ogarb, g->g_otop);
+	free(owned);
+	return g->g_ogarb;
+}
+
+/*
+ * n nodes toggled, edges set and removed at random, checked after every
+ * round against a plain matrix model (and the slab against itself).
+ * Returns how often the slab's garbage went down other than to a
+ * removal at its end: the compactions seen.
+ */
+static int
+churn(uint32_t n, int rounds, int ops, uint64_t salt)
+{
 	struct route_graph	*g = new_graph();
-	struct trng		 r = { seed ^ 0xc4 };
+	struct trng		 r = { seed ^ salt };
 	struct route_ew		 w, out;
-	double			 model[N][N];	/* trust, -1 = no edge */
-	int			 live[N];
-	uint32_t		 id[N], u, v, e, x, y;
+	double			*model;	/* trust, -1 = no edge */
+	int			*live;
+	uint32_t		*id, u, v, e, x, y, garb, lastgarb = 0;
 	char			 name[16];
 	size_t			 i, j, nedges, deg;
-	int			 op, round;
+	int			 op, round, compactions = 0;
 
-	for (i = 0; i < N; i++) {
+	model = calloc((size_t)n * n, sizeof(*model));
+	live = calloc(n, sizeof(*live));
+	id = calloc(n, sizeof(*id));
+	ck_assert_ptr_nonnull(model);
+	ck_assert_ptr_nonnull(live);
+	ck_assert_ptr_nonnull(id);
+#define M(a, b)	model[(size_t)(a) * n + (b)]
+	for (i = 0; i < n; i++) {
 		live[i] = 0;
-		for (j = 0; j < N; j++)
-			model[i][j] = -1;
+		for (j = 0; j < n; j++)
+			M(i, j) = -1;
 	}
-	for (round = 0; round < 60; round++) {
-		for (op = 0; op < 400; op++) {
-			u = trng_below(&r, N);
-			v = trng_below(&r, N);
+	for (round = 0; round < rounds; round++) {
+		for (op = 0; op < ops; op++) {
+			u = trng_below(&r, n);
+			v = trng_below(&r, n);
 			switch (trng_below(&r, 10)) {
 			case 0:		/* toggle a node */
 				(void)snprintf(name, sizeof(name), "node-%u",
@@ -219,8 +274,8 @@ START_TEST(test_churn)
 					RT_IEQ(route_node_remove(g,
 					    id[u]), 0);
 					live[u] = 0;
-					for (j = 0; j < N; j++)
-						model[u][j] = model[j][u] = -1;
+					for (j = 0; j < n; j++)
+						M(u, j) = M(j, u) = -1;
 				} else {
 					id[u] = add(g, name, ROUTE_NODE_AGENT);
 					live[u] = 1;
@@ -230,13 +285,13 @@ START_TEST(test_churn)
 			case 2:		/* remove an edge */
 				if (!live[u] || !live[v] || u == v)
 					break;
-				if (model[u][v] < 0) {
+				if (M(u, v) < 0) {
 					RT_IEQ(route_edge_remove(g,
 					    id[u], id[v]), -1);
 				} else {
 					RT_IEQ(route_edge_remove(g,
 					    id[u], id[v]), 0);
-					model[u][v] = -1;
+					M(u, v) = -1;
 				}
 				break;
 			default:	/* set an edge */
@@ -245,22 +300,27 @@ START_TEST(test_churn)
 				ew(&w, trng_unit(&r), 1, 1);
 				RT_IEQ(route_edge_set(g, id[u],
 				    id[v], &w), 0);
-				model[u][v] = w.ew_trust;
+				M(u, v) = w.ew_trust;
 				break;
 			}
+			garb = g->g_ogarb;
+			if (garb == 0 && lastgarb > 0)
+				compactions++;
+			lastgarb = garb;
 		}
+		(void)slab_check(g);
 		nedges = 0;
-		for (i = 0; i < N; i++) {
+		for (i = 0; i < n; i++) {
 			if (!live[i])
 				continue;
 			(void)snprintf(name, sizeof(name), "node-%zu", i);
 			RT_UEQ(route_node_find(g, name), id[i]);
 			deg = 0;
-			for (j = 0; j < N; j++) {
+			for (j = 0; j < n; j++) {
 				if (!live[j])
 					continue;
 				e = route_edge_find(g, id[i], id[j]);
-				if (model[i][j] < 0) {
+				if (M(i, j) < 0) {
 					RT_UEQ(e, ROUTE_NONE);
 					continue;
 				}
@@ -268,7 +328,7 @@ START_TEST(test_churn)
 				RT_IEQ(route_edge_get(g, e, &x, &y,
 				    &out), 0);
 				RT_ASSERT(x == id[i] && y == id[j]);
-				RT_ASSERT(out.ew_trust == model[i][j]);
+				RT_ASSERT(out.ew_trust == M(i, j));
 				deg++;
 			}
 			nedges += deg;
@@ -292,7 +352,19 @@ START_TEST(test_churn)
 		}
 		RT_UEQ(route_graph_nedges(g), nedges);
 	}
+#undef M
 	route_graph_free(g);
+	free(model);
+	free(live);
+	free(id);
+	return compactions;
+}
+
+START_TEST(test_churn)
+{
+	(void)churn(40, 60, 400, 0xc4);
+	/* enough moved rows and removed nodes for the slab to compact */
+	RT_IGT(churn(400, 30, 20000, 0xc5), 0);
 }
 END_TEST
 
