@@ -32,8 +32,6 @@ static uint64_t	 edge_hash(const struct route_graph *, uint32_t, uint32_t);
 static void	*vec_grow(void *, uint32_t *, size_t);
 static int	 nodes_grow(struct route_graph *);
 static int	 edges_grow(struct route_graph *);
-static void	*big_alloc(size_t, size_t);
-static void	 big_free(void *, size_t);
 static int	 slab_reserve(struct route_graph *, uint32_t);
 static void	 slab_move(struct route_graph *, uint32_t, uint32_t, uint32_t);
 static int	 slab_compact(struct route_graph *);
@@ -165,12 +163,12 @@ route_graph_free(struct route_graph *g)
 	free(g->e_outpos);
 	free(g->e_inpos);
 	free(g->e_risk);
-	big_free(g->o_head, (size_t)g->g_ocap * sizeof(*g->o_head));
-	big_free(g->o_edge, (size_t)g->g_ocap * sizeof(*g->o_edge));
-	big_free(g->o_lat, (size_t)g->g_ocap * sizeof(*g->o_lat));
-	big_free(g->o_cost, (size_t)g->g_ocap * sizeof(*g->o_cost));
-	big_free(g->o_trust, (size_t)g->g_ocap * sizeof(*g->o_trust));
-	big_free(g->o_rel, (size_t)g->g_ocap * sizeof(*g->o_rel));
+	route_big_free(g->o_head, (size_t)g->g_ocap * sizeof(*g->o_head));
+	route_big_free(g->o_edge, (size_t)g->g_ocap * sizeof(*g->o_edge));
+	route_big_free(g->o_lat, (size_t)g->g_ocap * sizeof(*g->o_lat));
+	route_big_free(g->o_cost, (size_t)g->g_ocap * sizeof(*g->o_cost));
+	route_big_free(g->o_trust, (size_t)g->g_ocap * sizeof(*g->o_trust));
+	route_big_free(g->o_rel, (size_t)g->g_ocap * sizeof(*g->o_rel));
 	free(g->g_nhash);
 	free(g->g_ehash);
 	free(g);
@@ -282,12 +280,13 @@ edges_grow(struct route_graph *g)
 #undef GROW
 
 /*
- * The slab's arrays, which a query reads at random: from BIG_MIN bytes
- * on, each is an anonymous mapping of its own, 2 MB aligned, with
- * transparent huge pages asked for over the first huge bytes (the slots
- * in use when it is made), so that the TLB misses do not add to the
- * cache misses.  The rest, filled later, gets small pages: a huge page
- * there would be counted whole as soon as its first slot is written.
+ * Arrays that a query reads at random (the slab's, sssp.c's values and
+ * predecessors): from BIG_MIN bytes on, each is an anonymous mapping of
+ * its own, 2 MB aligned, with transparent huge pages asked for over its
+ * first huge bytes, so that TLB misses do not add to the cache misses.
+ * For the slab that is the slots in use when it is made; the rest,
+ * filled later, gets small pages, as a huge page there would be counted
+ * whole as soon as its first slot is written.
  */
 static size_t
 big_len(size_t sz)
@@ -295,8 +294,8 @@ big_len(size_t sz)
 	return (sz + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 }
 
-static void *
-big_alloc(size_t sz, size_t huge)
+void *
+route_big_alloc(size_t sz, size_t huge)
 {
 	char		*m;
 	size_t		 len, head;
@@ -330,8 +329,8 @@ big_alloc(size_t sz, size_t huge)
 	return m + head;
 }
 
-static void
-big_free(void *p, size_t sz)
+void
+route_big_free(void *p, size_t sz)
 {
 	if (p == NULL)
 		return;
@@ -373,7 +372,7 @@ slab_reserve(struct route_graph *g, uint32_t need)
 	/* all six new arrays first, so that a failure changes nothing */
 	memset(&n, 0, sizeof(n));
 #define NEW(f) do {							\
-	if ((n.f = big_alloc((size_t)cap * sizeof(*g->f),		\
+	if ((n.f = route_big_alloc((size_t)cap * sizeof(*g->f),		\
 	    (size_t)g->g_otop * sizeof(*g->f))) == NULL)		\
 		goto fail;						\
 } while (0)
@@ -387,7 +386,7 @@ slab_reserve(struct route_graph *g, uint32_t need)
 #define MOVE(f) do {							\
 	if (g->g_otop > 0)						\
 		memcpy(n.f, g->f, (size_t)g->g_otop * sizeof(*g->f));	\
-	big_free(g->f, (size_t)g->g_ocap * sizeof(*g->f));	\
+	route_big_free(g->f, (size_t)g->g_ocap * sizeof(*g->f));	\
 	g->f = n.f;							\
 } while (0)
 	MOVE(o_head);
@@ -400,12 +399,12 @@ slab_reserve(struct route_graph *g, uint32_t need)
 	g->g_ocap = cap;
 	return 0;
 fail:
-	big_free(n.o_head, (size_t)cap * sizeof(*n.o_head));
-	big_free(n.o_edge, (size_t)cap * sizeof(*n.o_edge));
-	big_free(n.o_lat, (size_t)cap * sizeof(*n.o_lat));
-	big_free(n.o_cost, (size_t)cap * sizeof(*n.o_cost));
-	big_free(n.o_trust, (size_t)cap * sizeof(*n.o_trust));
-	big_free(n.o_rel, (size_t)cap * sizeof(*n.o_rel));
+	route_big_free(n.o_head, (size_t)cap * sizeof(*n.o_head));
+	route_big_free(n.o_edge, (size_t)cap * sizeof(*n.o_edge));
+	route_big_free(n.o_lat, (size_t)cap * sizeof(*n.o_lat));
+	route_big_free(n.o_cost, (size_t)cap * sizeof(*n.o_cost));
+	route_big_free(n.o_trust, (size_t)cap * sizeof(*n.o_trust));
+	route_big_free(n.o_rel, (size_t)cap * sizeof(*n.o_rel));
 	return -1;
 }
 

@@ -25,8 +25,10 @@
  * (trust.h); the reference gives a remote agent the fixed edge trust
  * ROUTE_REMOTE_AGENT_TRUST.  Cross-relay and local paths live in the same
  * graph.  Inserting, updating and removing an edge and adding a node take
- * O(1) amortized time, removing a node O(its degree); nothing is ever
- * rebuilt, and queries allocate nothing once their scratch memory has
+ * O(1) amortized time, removing a node O(its degree); no query rebuilds
+ * anything (the out-edges live in a slab with room per node, compacted
+ * in place now and then by an insertion, which the amortized bound
+ * covers), and queries allocate nothing once their scratch memory has
  * grown to the graph's size.  Every mutation bumps the graph's
  * generation; query results remember the generation they were computed
  * at, and their path accessors fail with ESTALE once the graph has

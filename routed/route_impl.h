@@ -11,12 +11,13 @@
  * use (CSR with slack).  Inserting into a full row grows it in place if
  * it is the last row of the slab, and otherwise moves it to the end with
  * twice the room, leaving its old slots as garbage; removal moves the
- * row's last slot into the hole.  When the garbage exceeds half the live
- * slots, the slab is compacted in place (rows slid down in slab order),
- * so every operation stays O(1) amortized and the slab within 1.5 times
- * the room the rows need.  In-edges are per-node vectors of edge ids.  Edge ids index parallel arrays: the tail, the head, the edge's
- * slab slot (e_outpos) and in-vector slot (e_inpos), and the risk.
- * Removed edge and node ids go on free lists and are reused.  Two
+ * row's last slot into the hole.  When the garbage exceeds half the
+ * rows' room, the slab is compacted in place (rows slid down in slab
+ * order), so every operation stays O(1) amortized and the slab within
+ * 1.5 times the room the rows need.  In-edges are per-node vectors of
+ * edge ids.  Edge ids index parallel arrays: the tail, the head, the
+ * edge's slab slot (e_outpos) and in-vector slot (e_inpos), and the
+ * risk.  Removed edge and node ids go on free lists and are reused.  Two
  * open-addressing hash tables with linear probing and backward-shift
  * deletion map node names (SipHash-2-4 with a per-graph random key, as
  * ids come from peers) and (u, v) pairs to indices.
@@ -250,6 +251,12 @@ sr_slot_weight(const struct route_graph *g, uint32_t j, enum sr_kind k,
 	r->d = k == SR_LOGMAX ? log(d) : d;
 }
 
+/*
+ * An array that queries read at random: huge pages asked for over its
+ * first huge bytes (graph.c).  Free it with the size it was made with.
+ */
+void	*route_big_alloc(size_t, size_t);
+void	 route_big_free(void *, size_t);
 int	 sr_builtin_ok(const struct semiring *);
 void	 route_ew_from_edge(const struct route_graph *, uint32_t,
 	    struct route_ew *);

@@ -97,6 +97,8 @@ struct route_sssp {
 	size_t		 s_wcap;	/* parts allocated */
 	union sr_val	*s_val;		/* s_stride * s_wcap, part-major */
 	uint32_t	*s_pred;	/* predecessors' slab slots, likewise */
+	size_t		 s_valsz;	/* bytes of the two arrays above */
+	size_t		 s_predsz;
 	uint8_t		*s_inq;		/* waits in the queue (both engines) */
 	uint32_t	*s_q;
 	uint32_t	*s_cnt;
@@ -124,8 +126,8 @@ route_sssp_free(struct route_sssp *s)
 		free(s->s_win);
 	}
 	free(s->s_over.b_item);
-	free(s->s_val);
-	free(s->s_pred);
+	route_big_free(s->s_val, s->s_valsz);
+	route_big_free(s->s_pred, s->s_predsz);
 	free(s->s_inq);
 	free(s->s_q);
 	free(s->s_cnt);
@@ -152,8 +154,22 @@ sssp_reserve(struct route_sssp *s, size_t n, size_t width)
 		return -1;						\
 	s->f = p;							\
 } while (0)
-	RESERVE(s_val, stride * width);
-	RESERVE(s_pred, stride * width);
+	/* values and predecessors: huge pages, nothing to keep */
+#define BIG(f, sz, cnt) do {						\
+	if ((cnt) > SIZE_MAX / sizeof(*s->f)) {				\
+		errno = ENOMEM;						\
+		return -1;						\
+	}								\
+	if ((p = route_big_alloc((cnt) * sizeof(*s->f),			\
+	    (cnt) * sizeof(*s->f))) == NULL)				\
+		return -1;						\
+	route_big_free(s->f, s->sz);					\
+	s->f = p;							\
+	s->sz = (cnt) * sizeof(*s->f);					\
+} while (0)
+	BIG(s_val, s_valsz, stride * width);
+	BIG(s_pred, s_predsz, stride * width);
+#undef BIG
 	RESERVE(s_inq, stride);
 	RESERVE(s_q, stride);
 	RESERVE(s_cnt, stride);
@@ -287,7 +303,7 @@ ls_relax(const struct route_graph *g, enum sr_kind kind,
 		v = g->o_head[j];
 		sr_slot_weight(g, j, kind, dim, &w);
 		sr_scalar_mul(kind, &c, &uv, &w);
-		/* monotone: a node settled in an earlier bucket never improves */
+		/* monotone: a node of an earlier bucket never improves */
 		if (!sr_scalar_better(kind, &c, &val[v]))
 			continue;
 		l->l_work++;
