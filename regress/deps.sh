@@ -5,7 +5,7 @@
 RELAYD_BUILD_PKGS="gcc make autoconf automake pkg-config bison \
 libssl-dev libevent-dev libjansson-dev libpq-dev libbsd-dev libseccomp-dev \
 check"
-RELAYD_RUN_PKGS="postgresql curl jq procps util-linux passwd"
+RELAYD_RUN_PKGS="postgresql curl jq openssl ca-certificates procps util-linux passwd"
 RELAYD_TEST_PKGS="clang libclang-rt-14-dev llvm"
 
 # install_deps test|demo: install missing packages when root
