@@ -23,11 +23,11 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "vectors.h"
 
 #define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
 #define TS		1760000000000LL
 
-static json_t	*vectors;
 
 /* vectors.a.b..., a NULL-terminated path of object keys. */
 static json_t *
@@ -812,20 +812,5 @@ crypto_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	json_error_t	 jerr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (EXIT_FAILURE);
-	}
-	sr = srunner_create(crypto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (vectors_main(crypto_suite()));
 }

@@ -16,8 +16,8 @@
 #include <openssl/rand.h>
 
 #include "encoding.h"
+#include "vectors.h"
 
-static json_t	*vectors;
 
 static const char *
 vstr(const char *obj, const char *key, const char *field)
@@ -622,20 +622,5 @@ encoding_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	json_error_t	 jerr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (EXIT_FAILURE);
-	}
-	sr = srunner_create(encoding_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (vectors_main(encoding_suite()));
 }

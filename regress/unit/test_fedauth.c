@@ -44,6 +44,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "metrics.h"
+#include "vectors.h"
 
 #define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
 #define RELAY_B		"relay-22222222-2222-4222-8222-222222222222"
@@ -58,7 +59,6 @@
 #define NONCE_B		\
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-static json_t	*vectors;
 static int64_t	 test_now = T0;
 
 static int64_t
@@ -1737,20 +1737,5 @@ fedauth_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	json_error_t	 jerr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (EXIT_FAILURE);
-	}
-	sr = srunner_create(fedauth_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (vectors_main(fedauth_suite()));
 }

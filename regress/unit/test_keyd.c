@@ -38,6 +38,7 @@
 #include "jcs.h"
 #include "keyd.h"
 #include "relayd_imsg.h"
+#include "vectors.h"
 
 #define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
 #define RELAY_B		"relay-22222222-2222-4222-8222-222222222222"
@@ -82,7 +83,6 @@
 	"\"peer_count\":1},\"generated_at\":%lld,\"name\":\"relay-b\"," \
 	"\"version\":\"0.1.0\"}"
 
-static json_t	*vectors;
 static int64_t	 fake_now = TS;
 
 static int64_t
@@ -1567,20 +1567,5 @@ keyd_suite(void)
 int
 main(void)
 {
-	json_error_t	 jerr;
-	SRunner		*sr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (EXIT_FAILURE);
-	}
-	sr = srunner_create(keyd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (vectors_main(keyd_suite()));
 }

@@ -17,11 +17,11 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "merkle.h"
+#include "vectors.h"
 
 #define MAX_LEAVES	300
 #define EXHAUSTIVE	32	/* flip every bit for trees up to this size */
 
-static json_t	*vectors;
 static uint64_t	 rng_state = 0x9e3779b97f4a7c15ULL;
 
 /* xorshift64: reproducible test data. */
@@ -459,20 +459,5 @@ merkle_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	json_error_t	 jerr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (EXIT_FAILURE);
-	}
-	sr = srunner_create(merkle_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (vectors_main(merkle_suite()));
 }

@@ -20,6 +20,7 @@
 #include "encoding.h"
 #include "jcs.h"
 #include "peerstate.h"
+#include "vectors.h"
 
 #define OWN_ID		"relay-00000000-0000-4000-8000-000000000000"
 #define PEER_ID		"relay-11111111-1111-4111-8111-111111111111"
@@ -29,7 +30,6 @@
 	"8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394"
 #define T0		1760000000000LL
 
-static json_t	*vectors;
 
 static const char *
 vstr(const char *a, const char *b, const char *c)
@@ -680,20 +680,5 @@ peerstate_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	json_error_t	 jerr;
-	int		 failed;
-
-	vectors = json_load_file(VECTORS_DIR "/appendix-b.json", 0, &jerr);
-	if (vectors == NULL) {
-		fprintf(stderr, "%s: line %d: %s\n",
-		    VECTORS_DIR "/appendix-b.json", jerr.line, jerr.text);
-		return (1);
-	}
-	sr = srunner_create(peerstate_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	json_decref(vectors);
-	return (failed == 0 ? 0 : 1);
+	return (vectors_main(peerstate_suite()));
 }
