@@ -18,6 +18,7 @@
 
 #include <event.h>
 
+#include "audit.h"
 #include "log.h"
 #include "imsg.h"
 #include "proc.h"
@@ -27,16 +28,15 @@ static void	 proc_dispatch(int, short, void *);
 static void	 proc_sig(int, short, void *);
 static int	 proc_dispatch_parent_generic(struct imsgev *, struct imsg *);
 
-static const char *proc_names[PROC_MAX] = {
-	"parent", "frontend", "peer", "routed", "ledgerd", "keyd"
-};
-
+/* The one table of process names is audit.c's (keyd's records use it). */
 const char *
 proc_name(enum proc_id id)
 {
-	if (id < 0 || id >= PROC_MAX)
+	const char	*name;
+
+	if ((name = audit_proc_name(id)) == NULL)
 		return ("unknown");
-	return (proc_names[id]);
+	return (name);
 }
 
 static void

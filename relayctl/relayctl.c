@@ -46,9 +46,6 @@ static int	 run_show_graph(struct imsgbuf *, int, const char *);
 #define PEER_WAIT_MS	35000
 static int	 ctl_wait_ms = -1;
 
-static const char *proc_names[PROC_MAX] = {
-	"parent", "frontend", "peer", "routed", "ledgerd", "keyd"
-};
 
 static void
 usage(void)
@@ -280,9 +277,11 @@ fmt_uptime(int64_t started, char *buf, size_t len)
 static const char *
 pname(int32_t id)
 {
-	if (id < 0 || id >= PROC_MAX)
+	const char	*name;
+
+	if ((name = audit_proc_name(id)) == NULL)
 		return ("unknown");
-	return (proc_names[id]);
+	return (name);
 }
 
 static void
