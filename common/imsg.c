@@ -108,6 +108,13 @@ imsgbuf_queuelen(struct imsgbuf *ibuf)
 	return (ibuf->wqlen);
 }
 
+/* Bytes queued and not yet written: what a slow reader costs us. */
+size_t
+imsgbuf_queuebytes(struct imsgbuf *ibuf)
+{
+	return (ibuf->wqbytes);
+}
+
 /*
  * Queue one message.  pid is used as is; the public wrappers resolve 0.
  * On failure the descriptor, if any, is closed: its ownership passed to us.
@@ -164,6 +171,7 @@ imsg_enqueue(struct imsgbuf *ibuf, uint32_t type, uint32_t peerid,
 
 	TAILQ_INSERT_TAIL(&ibuf->wq, b, entry);
 	ibuf->wqlen++;
+	ibuf->wqbytes += b->size;
 	return (1);
 
  fail:
@@ -230,9 +238,11 @@ imsgbuf_consume(struct imsgbuf *ibuf, size_t n)
 		left = b->size - b->wpos;
 		if (n < left) {
 			b->wpos += n;
+			ibuf->wqbytes -= n;
 			return;
 		}
 		n -= left;
+		ibuf->wqbytes -= left;
 		TAILQ_REMOVE(&ibuf->wq, b, entry);
 		ibuf->wqlen--;
 		if (b->fd != -1)
@@ -370,6 +380,7 @@ imsgbuf_clear(struct imsgbuf *ibuf)
 		freezero(b, sizeof(*b) + b->size);
 	}
 	ibuf->wqlen = 0;
+	ibuf->wqbytes = 0;
 	imsgbuf_rreset(ibuf);
 }
 

@@ -50,6 +50,7 @@ struct imsg_fd {
 struct imsgbuf {
 	TAILQ_HEAD(, ibuf)	 wq;		/* write queue */
 	uint32_t		 wqlen;		/* messages queued */
+	size_t			 wqbytes;	/* bytes not yet written */
 	TAILQ_HEAD(, imsg_fd)	 rfds;		/* fds received, not claimed */
 	unsigned char		*rbuf;		/* read buffer */
 	size_t			 rlen;		/* bytes in rbuf */
@@ -81,6 +82,7 @@ int	 imsgbuf_write(struct imsgbuf *);	/* 0 ok (maybe partial), -1 */
 int	 imsgbuf_flush(struct imsgbuf *);	/* blocking: start-up, ctl */
 void	 imsgbuf_clear(struct imsgbuf *);	/* frees queues, closes fds */
 uint32_t imsgbuf_queuelen(struct imsgbuf *);
+size_t	 imsgbuf_queuebytes(struct imsgbuf *);
 int	 imsgbuf_get(struct imsgbuf *, struct imsg *);	/* 1, 0 none, -1 */
 
 int	 imsg_compose(struct imsgbuf *, uint32_t, uint32_t, pid_t, int,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,11 @@ static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
 static int	 run_show_routes(struct imsgbuf *, int, const char *);
 static int	 run_show_graph(struct imsgbuf *, int, const char *);
 
-/* Peer commands wait for the network; the peer engine gives up at 28 s. */
-#define PEER_WAIT_MS	35000
+/*
+ * Peer commands wait for the network; the peer engine gives up at 28 s,
+ * after up to 10 s waiting for readiness at start-up.
+ */
+#define PEER_WAIT_MS	45000
 static int	 ctl_wait_ms = -1;
 
 
@@ -85,6 +89,9 @@ main(int argc, char *argv[])
 	if (res->action == VERIFY_AUDIT)
 		return (run_verify_audit(res->path, json));
 
+	/* a closed connection is an error we report, not a signal */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		err(1, "signal");
 	if (ctl_connect(sockname, &ibuf) == -1)
 		exit(1);
 	switch (res->action) {
@@ -156,13 +163,37 @@ ctl_connect(const char *path, struct imsgbuf *ibuf)
 	return (0);
 }
 
+static int	 ctl_result(struct imsg *, int);
+
+/*
+ * relayd closed the connection before our request went out: it may have
+ * said why (too many clients) before closing.  Returns 1 when it did.
+ */
+static int
+ctl_refused(struct imsgbuf *ibuf)
+{
+	struct imsg	imsg;
+	int		said = 0;
+
+	if (imsgbuf_read(ibuf) == 1 && imsgbuf_get(ibuf, &imsg) == 1) {
+		said = ctl_result(&imsg, 1) == 1;
+		imsg_free(&imsg);
+	}
+	return (said);
+}
+
 static int
 ctl_request(struct imsgbuf *ibuf, uint32_t type, const void *data,
     size_t len)
 {
-	if (imsg_compose(ibuf, type, 0, 0, -1, data, len) == -1 ||
-	    imsgbuf_flush(ibuf) == -1) {
-		warn("write to relayd");
+	if (imsg_compose(ibuf, type, 0, 0, -1, data, len) == -1)
+		err(1, "imsg_compose");
+	if (imsgbuf_flush(ibuf) == -1) {
+		if (errno != EPIPE && errno != ECONNRESET)
+			warn("write to relayd");
+		else if (!ctl_refused(ibuf))
+			warnx("relayd closed the control connection before "
+			    "the request was sent (see its log)");
 		return (-1);
 	}
 	return (0);
@@ -207,7 +238,8 @@ ctl_next(struct imsgbuf *ibuf, struct imsg *imsg)
 			return (-1);
 		}
 		if (n == 0) {
-			warnx("relayd closed the connection");
+			warnx("relayd closed the control connection without "
+			    "an answer (see its log)");
 			return (-1);
 		}
 	}

@@ -287,6 +287,7 @@ START_TEST(test_partial_write)
 	struct imsg	 imsg;
 	unsigned char	*buf;
 	uint32_t	 got = 0, i;
+	size_t		 total;
 	int		 sv[2], sz = 4096, midframe = 0, loops = 0;
 
 	mkpair(sv);
@@ -306,11 +307,18 @@ START_TEST(test_partial_write)
 		    60000 - i), 1);
 	}
 	ck_assert_uint_eq(imsgbuf_queuelen(&w), 64);
+	total = 0;
+	for (i = 0; i < 64; i++)
+		total += IMSG_HEADER_SIZE + 60000 - i;
+	ck_assert_uint_eq(imsgbuf_queuebytes(&w), total);
 
 	ck_assert_int_eq(imsgbuf_write(&w), 0);
 	ck_assert_uint_gt(imsgbuf_queuelen(&w), 0);
 	ck_assert_uint_eq(imsgbuf_queuelen(&w), 64);	/* not even one */
 	ck_assert_uint_gt(TAILQ_FIRST(&w.wq)->wpos, 0);
+	/* the bytes count drops mid-frame */
+	ck_assert_uint_eq(imsgbuf_queuebytes(&w), total -
+	    TAILQ_FIRST(&w.wq)->wpos);
 
 	while (got < 64) {
 		ck_assert_int_lt(++loops, 1000000);
@@ -331,6 +339,7 @@ START_TEST(test_partial_write)
 	}
 	ck_assert_int_gt(midframe, 10);
 	ck_assert_uint_eq(imsgbuf_queuelen(&w), 0);
+	ck_assert_uint_eq(imsgbuf_queuebytes(&w), 0);
 	free(buf);
 	imsgbuf_clear(&w);
 	imsgbuf_clear(&r);
@@ -867,8 +876,10 @@ START_TEST(test_queuelen_clear)
 	ck_assert_int_eq(imsg_compose(&w, 4, 0, 0, p[1], "c", 1), 1);
 	ck_assert_int_eq(imsg_compose(&w, 5, 0, 0, -1, "d", 1), 1);
 	ck_assert_uint_eq(imsgbuf_queuelen(&w), 2);
+	ck_assert_uint_eq(imsgbuf_queuebytes(&w), 2 * (IMSG_HEADER_SIZE + 1));
 	imsgbuf_clear(&w);
 	ck_assert_uint_eq(imsgbuf_queuelen(&w), 0);
+	ck_assert_uint_eq(imsgbuf_queuebytes(&w), 0);
 	ck_assert(pipe_at_eof(p[0]));
 	close(p[0]);
 	close(q[0]);

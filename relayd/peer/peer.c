@@ -91,10 +91,16 @@ peer_status(struct proc *p, struct proc_status *st)
 {
 	char	 peers[200];
 
-	peering_status(peers, sizeof(peers));
+	/*
+	 * Healthy means it can serve: the identity known, the control
+	 * socket open, and the peer table loaded (/health and the control
+	 * requests that wait for readiness go by the same rule).
+	 */
+	st->healthy = peering_serving(peers, sizeof(peers)) &&
+	    have_identity && control_open();
 	snprintf(st->detail, sizeof(st->detail), "%s; %s",
-	    have_identity ? "control socket open" : "waiting for identity",
-	    peers);
+	    !have_identity ? "waiting for identity" : !control_open() ?
+	    "control socket not open yet" : "control socket open", peers);
 }
 
 static void

@@ -708,6 +708,25 @@ rm_notified(struct op *op, int ok, const char *why)
 /*
  * relayctl
  */
+
+/*
+ * The peer engine is not ready for this request (start-up): hold it,
+ * or, once its wait is over, fail with the reason.
+ */
+static int
+ctl_wait(struct ctl_conn *c, const char *why)
+{
+	char	 msg[256];
+
+	if (control_may_wait(c))
+		return (CTL_DEFER);
+	if (snprintf(msg, sizeof(msg), "%s (not ready within %d s)", why,
+	    CONTROL_READY_SEC) < 0)
+		strlcpy(msg, why, sizeof(msg));
+	control_end(c, 0, msg);
+	return (0);
+}
+
 int
 peering_ctl(struct ctl_conn *c, struct imsg *imsg)
 {
@@ -722,10 +741,9 @@ peering_ctl(struct ctl_conn *c, struct imsg *imsg)
 	case IMSG_CTL_SHOW_REQUESTS:
 		if (imsg_get_len(imsg) != 0)
 			return (-1);
-		if (!loaded) {
-			control_end(c, 0, "the peer table is not loaded yet");
-			return (0);
-		}
+		if (!loaded)
+			return (ctl_wait(c, "the peer table is not loaded "
+			    "yet"));
 		RB_FOREACH(p, peer_tree, &peers) {
 			if (type == IMSG_CTL_SHOW_REQUESTS &&
 			    (p->r.e.state != PEER_PENDING ||
@@ -751,16 +769,19 @@ peering_ctl(struct ctl_conn *c, struct imsg *imsg)
 	req.relay_id[sizeof(req.relay_id) - 1] = '\0';
 	req.url[sizeof(req.url) - 1] = '\0';
 	if (type == IMSG_CTL_PEER_ADD) {
+		if (cfg.fed_enable && !have_ident)
+			return (ctl_wait(c, "the relay identity is not known "
+			    "yet"));
+		if (cfg.fed_enable && !db_ready(err, sizeof(err)))
+			return (ctl_wait(c, err));
 		log_info("control: peer add %s requested by uid %d pid %d",
 		    req.url, (int)c->uid, (int)c->pid);
 		if (add_start(c, req.url, err, sizeof(err)) == -1)
 			control_end(c, 0, err);
 		return (0);
 	}
-	if (!loaded) {
-		control_end(c, 0, "the peer table is not loaded yet");
-		return (0);
-	}
+	if (!loaded)
+		return (ctl_wait(c, "the peer table is not loaded yet"));
 	if ((p = peer_find(req.relay_id)) == NULL) {
 		snprintf(err, sizeof(err), "no peer %s", req.relay_id);
 		control_end(c, 0, err);
@@ -776,10 +797,8 @@ peering_ctl(struct ctl_conn *c, struct imsg *imsg)
 	    type == IMSG_CTL_PEER_DECLINE ? "peer decline" :
 	    type == IMSG_CTL_PEER_REMOVE ? "peer remove" : "peer block",
 	    req.relay_id, (int)c->uid, (int)c->pid);
-	if (!db_ready(err, sizeof(err))) {
-		control_end(c, 0, err);
-		return (0);
-	}
+	if (!db_ready(err, sizeof(err)))
+		return (ctl_wait(c, err));
 	switch (type) {
 	case IMSG_CTL_PEER_ACCEPT:
 		rc = accept_start(c, p, err, sizeof(err));

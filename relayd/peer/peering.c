@@ -638,6 +638,8 @@ load_done(const struct ldg_peer_result *r)
 	}
 	log_info("peer table loaded: %d rows", n);
 	tick_arm();
+	/* requests that came early (start-up) */
+	control_retry();
 }
 
 /*
@@ -706,6 +708,7 @@ peering_identity(const struct cfg_identity *id)
 {
 	ident = *id;
 	have_ident = 1;
+	control_retry();
 }
 
 void
@@ -718,8 +721,10 @@ peering_ldg_state(const struct ldg_state *ls)
 		return;
 	if (!loaded)
 		load_start();
-	else if (!was)
+	else if (!was) {
 		resave_all();
+		control_retry();
+	}
 }
 
 static void
@@ -854,8 +859,9 @@ peering_metrics(void)
 	metrics_peer_states(n, PEER_REMOVED + 1);
 }
 
-void
-peering_status(char *buf, size_t len)
+/* Describe the table; 1 when the engine can serve (table and identity). */
+int
+peering_serving(char *buf, size_t len)
 {
 	uint32_t	 n[PEER_REMOVED + 1];
 
@@ -867,4 +873,5 @@ peering_status(char *buf, size_t len)
 		snprintf(buf, len, "peers: %u active, %u suspended, %u "
 		    "pending, %u removed", n[PEER_ACTIVE],
 		    n[PEER_SUSPENDED], n[PEER_PENDING], n[PEER_REMOVED]);
+	return (loaded && have_ident);
 }

@@ -29,6 +29,6 @@ void	 peering_ctl_closed(struct ctl_conn *);
 
 /* sets the peers-by-state gauge before /metrics is rendered */
 void	 peering_metrics(void);
-void	 peering_status(char *, size_t);
+int	 peering_serving(char *, size_t);
 
 #endif /* RELAYD_PEERING_H */
