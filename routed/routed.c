@@ -148,6 +148,8 @@ routed_status(struct proc *p, struct proc_status *st)
 	    "edges; %zu peers (%zu active); %zu agents (%zu local, %zu "
 	    "federated); %s", es.nodes, es.edges, es.relays, es.active,
 	    es.agents, es.local, es.remote, agents);
+	/* it serves routes once the local agents are in */
+	st->healthy = dir.loaded;
 }
 
 static int

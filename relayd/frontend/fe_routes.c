@@ -561,6 +561,9 @@ fe_manifest(struct http_req *hr)
 /*
  * /health: the peer engine, routed and ledgerd each answer a status
  * request (2 s at most); ledgerd's healthy flag is its database link.
+ * 200 means every engine can serve: this frontend knows the identity,
+ * the peer engine has its peer table and the control socket, routed
+ * has loaded the local agents, ledgerd is connected.
  */
 void
 fe_health(struct http_req *hr)
@@ -622,6 +625,15 @@ fe_health_finish(struct http_req *hr)
 		fe_set(checks, health_names[i], json_string(buf));
 		if (health_procs[i] == PROC_LEDGERD && q->done[i] == 1)
 			pg = q->st[i].healthy ? 1 : -1;
+	}
+	/* this frontend itself: it serves the federation routes */
+	if (!fe->have_id) {
+		fe_set(checks, "frontend", json_string("unhealthy: waiting "
+		    "for the relay identity"));
+		if (ok)
+			strlcpy(first, "frontend: waiting for the relay "
+			    "identity", sizeof(first));
+		ok = 0;
 	}
 	if (pg == 1)
 		fe_set(checks, "postgresql", json_string("connected"));
