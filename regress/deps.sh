@@ -1,12 +1,13 @@
 # Packages relayd needs, shared by ./test and ./demo (sourced).
 #
 # build:   compiler, autotools, bison, pkg-config and the -dev libraries
-# test:    Check, clang + libFuzzer runtime, PostgreSQL server, curl, jq
+# test:    Check, clang + libFuzzer runtime, PostgreSQL server, curl, jq,
+#          mandoc (the man page lint)
 RELAYD_BUILD_PKGS="gcc make autoconf automake pkg-config bison \
 libssl-dev libevent-dev libjansson-dev libpq-dev libbsd-dev libseccomp-dev \
 check"
 RELAYD_RUN_PKGS="postgresql curl jq openssl ca-certificates procps util-linux passwd"
-RELAYD_TEST_PKGS="clang libclang-rt-14-dev llvm"
+RELAYD_TEST_PKGS="clang libclang-rt-14-dev llvm mandoc"
 
 # install_deps test|demo: install missing packages when root
 install_deps() {
