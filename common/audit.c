@@ -52,6 +52,7 @@ static const char *const audit_kinds[] = {
 	[KEY_KIND_REMOVAL] = "removal",
 	[KEY_KIND_REMOVAL2] = "removal2",
 	[KEY_KIND_ACCEPTED] = "accepted",
+	[KEY_KIND_SUCCESSION] = "succession",
 };
 
 _Static_assert(sizeof(audit_procs) / sizeof(audit_procs[0]) == PROC_MAX,

@@ -383,6 +383,30 @@ msg_heartbeat(char *buf, size_t size, const char *relay_id, int64_t ts)
 	    (long long)ts, SUITE_CONCAT_HEX), buf, size));
 }
 
+/*
+ * JCS({old_public_key, new_public_key, timestamp, suite}): the members in
+ * code point order, the keys 64 lowercase hex digits (checked: nothing
+ * to escape), the timestamp an integer, no white space.
+ */
+int
+msg_succession(char *buf, size_t size, const char *oldhex,
+    const char *newhex, int64_t ts)
+{
+	size_t	 i;
+
+	for (i = 0; i < 64; i++)
+		if (!((oldhex[i] >= '0' && oldhex[i] <= '9') ||
+		    (oldhex[i] >= 'a' && oldhex[i] <= 'f')) ||
+		    !((newhex[i] >= '0' && newhex[i] <= '9') ||
+		    (newhex[i] >= 'a' && newhex[i] <= 'f')))
+			return (msg_result(-1, buf, size));
+	if (oldhex[64] != '\0' || newhex[64] != '\0' || ts < 0)
+		return (msg_result(-1, buf, size));
+	return (msg_result(snprintf(buf, size, "{\"new_public_key\":\"%s\","
+	    "\"old_public_key\":\"%s\",\"suite\":\"%s\",\"timestamp\":%lld}",
+	    newhex, oldhex, SUITE_JCS_HEX, (long long)ts), buf, size));
+}
+
 /* "revocation:{type}:{motebit_id}:{timestamp}" */
 int
 msg_revocation(char *buf, size_t size, const char *type,

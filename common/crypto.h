@@ -55,5 +55,11 @@ int	 msg_handshake(char *, size_t, const char *, const char *);
 int	 msg_heartbeat(char *, size_t, const char *, int64_t);
 /* "revocation:{type}:{motebit_id}:{timestamp}" */
 int	 msg_revocation(char *, size_t, const char *, const char *, int64_t);
+/*
+ * Key succession record, signed by the old and the new key: JCS of
+ * {new_public_key, old_public_key, suite, timestamp} (keys lowercase hex,
+ * suite motebit-jcs-ed25519-hex-v1).  Returns the length or -1.
+ */
+int	 msg_succession(char *, size_t, const char *, const char *, int64_t);
 
 #endif /* RELAYD_CRYPTO_H */

@@ -132,6 +132,14 @@ enum imsg_type {
 	IMSG_CTL_ROUTE_END,	/* answer: struct route_end */
 	IMSG_CTL_GRAPH,		/* answer: struct ctl_text + text */
 
+	/* key rotation: see the block comment above struct key_rotated */
+	IMSG_CTL_KEY_ROTATE,	/* relayctl->peer->parent: no payload */
+	IMSG_KEY_ROTATE,	/* parent->keyd: struct key_rotate_req + fd */
+	IMSG_KEY_ROTATED,	/* keyd->parent: struct key_rotated + record */
+	IMSG_KEY_SUCCESSION,	/* parent->peer: struct key_rotated + record */
+	IMSG_KEY_OLD_DONE,	/* peer->parent: peers told; drop .old */
+	IMSG_FED_KEY_ROTATION,	/* frontend->peer: struct fed_key_rotation */
+
 	IMSG_TYPE_MAX
 };
 
@@ -287,6 +295,7 @@ enum key_kind {
 	KEY_KIND_REMOVAL,
 	KEY_KIND_REMOVAL2,
 	KEY_KIND_ACCEPTED,
+	KEY_KIND_SUCCESSION,	/* key succession record, old and new key */
 	KEY_KIND_MAX
 };
 
@@ -694,6 +703,44 @@ struct ctl_route_req {
 /* IMSG_CTL_GRAPH: this header, then up to ROUTE_TEXT_CHUNK bytes */
 struct ctl_text {
 	uint32_t	 last;		/* 1 on the final chunk */
+};
+
+/*
+ * Key rotation (relayctl key rotate, relayd.8 KEY ROTATION).  The parent
+ * creates KEY_PATH.new (O_EXCL, 0600) and passes it to keyd with
+ * IMSG_KEY_ROTATE; keyd generates the new key, writes its PEM there and
+ * fsyncs, signs the key succession record with the old and the new key
+ * (two audit records of kind succession), switches to the new key and
+ * answers IMSG_KEY_ROTATED with the record (canonical JSON:
+ * {new_key_signature, new_public_key, old_key_signature, old_public_key,
+ * suite, timestamp}).  The parent renames the files (the old key stays
+ * as KEY_PATH.old), announces the new identity, and hands the record to
+ * the peer engine (IMSG_KEY_SUCCESSION), which tells the peers and
+ * answers relayctl; IMSG_KEY_OLD_DONE once every peer acknowledged.
+ */
+#define KEY_SUCCESSION_SUITE	"motebit-jcs-ed25519-hex-v1"
+#define KEY_SUCCESSION_MAX	1024	/* the record's bytes */
+
+struct key_rotate_req {
+	uint32_t	 passlen;	/* 0: not encrypted */
+	char		 passphrase[256];
+};
+
+struct key_rotated {
+	uint32_t	 ctl_id;	/* the control connection (parent) */
+	int32_t		 ok;
+	char		 error[128];
+	char		 old_public_key[PUBKEY_HEX_MAX];
+	char		 new_public_key[PUBKEY_HEX_MAX];
+	uint32_t	 doclen;	/* the record follows */
+};
+
+/* IMSG_FED_KEY_ROTATION: a verified succession record from a peer */
+struct fed_key_rotation {
+	struct fed_hdr	 hdr;		/* signer: the peer's relay id */
+	char		 old_public_key[PUBKEY_HEX_MAX];
+	char		 new_public_key[PUBKEY_HEX_MAX];
+	int64_t		 timestamp;
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */

@@ -83,6 +83,7 @@ static void	 chan_dispatch(struct keyd_chan *, struct imsg *);
 static void	 dispatch_parent(struct keyd_chan *, struct imsg *);
 static void	 dispatch_sign(struct keyd_chan *, struct imsg *);
 static void	 dispatch_status(struct keyd_chan *, struct imsg *);
+static void	 dispatch_rotate(struct keyd_chan *, struct imsg *);
 
 static void
 usage(void)
@@ -469,6 +470,9 @@ dispatch_parent(struct keyd_chan *kc, struct imsg *imsg)
 	case IMSG_PROC_STATUS_REQ:
 		dispatch_status(kc, imsg);
 		break;
+	case IMSG_KEY_ROTATE:
+		dispatch_rotate(kc, imsg);
+		break;
 	case IMSG_PROC_SHUTDOWN:
 		log_debug("shutdown requested");
 		keyd_exit(0);
@@ -605,6 +609,56 @@ dispatch_sign(struct keyd_chan *kc, struct imsg *imsg)
 		fatalx("%s: %d requests refused, closing the channel: "
 		    "requester broken or compromised", chan_name(kc),
 		    kc->kc_refusals);
+}
+
+/*
+ * IMSG_KEY_ROTATE, from the parent only (dispatch_parent): the new key
+ * file's descriptor, the passphrase if the key is encrypted.  rotate.c
+ * does the work; here the audit records go to the parent first, then
+ * the answer.
+ */
+static void
+dispatch_rotate(struct keyd_chan *kc, struct imsg *imsg)
+{
+	struct key_rotate_req	 req;
+	struct key_rotated	 kr;
+	struct keyd_rotation	 rot;
+	int			 fd, rc;
+
+	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
+		fatalx("IMSG_KEY_ROTATE: bad size");
+	explicit_bzero(imsg->data, sizeof(req));
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("IMSG_KEY_ROTATE without a descriptor");
+	if (!started || req.passlen >= sizeof(req.passphrase))
+		fatalx("IMSG_KEY_ROTATE: not ready or bad passphrase");
+	rc = keyd_rotate(&ks, fd, req.passphrase, req.passlen, &rot);
+	explicit_bzero(&req, sizeof(req));
+	close(fd);
+	if (rc == -2)
+		fatalx("key rotation: cannot restore the old key");
+	memset(&kr, 0, sizeof(kr));
+	kr.ctl_id = imsg_get_id(imsg);
+	kr.ok = rc == 0;
+	strlcpy(kr.error, rot.error, sizeof(kr.error));
+	if (rc == 0) {
+		chan_compose(kc, IMSG_KEY_AUDIT, 0, &rot.audit[0],
+		    sizeof(rot.audit[0]), NULL, 0);
+		chan_compose(kc, IMSG_KEY_AUDIT, 0, &rot.audit[1],
+		    sizeof(rot.audit[1]), NULL, 0);
+		strlcpy(kr.old_public_key, rot.old_public_key,
+		    sizeof(kr.old_public_key));
+		strlcpy(kr.new_public_key, rot.new_public_key,
+		    sizeof(kr.new_public_key));
+		kr.doclen = rot.recordlen;
+		nsigned += 2;
+		log_info("key rotated: %s -> %s", kr.old_public_key,
+		    kr.new_public_key);
+	} else
+		log_warnx("key rotation failed: %s", kr.error);
+	chan_compose(kc, IMSG_KEY_ROTATED, 0, &kr, sizeof(kr), rot.record,
+	    kr.doclen);
+	explicit_bzero(&rot, sizeof(rot));
 }
 
 /* Allowed from any channel: who keyd is and how it is confined. */

@@ -7,6 +7,7 @@
  *		JSON documents
  * sign.c	checking a request, building the exact bytes to sign,
  *		signing, the audit record
+ * rotate.c	relayctl key rotate: the new key, the succession record
  *
  * keyfile.c, policy.c and sign.c are pure functions of their arguments
  * (and of the clock in struct keyd_state) so that the unit tests
@@ -116,6 +117,26 @@ int	 keyd_set_key(struct keyd_state *, EVP_PKEY *, char *, size_t);
 int	 keyd_set_identity(struct keyd_state *, const struct cfg_identity *,
 	    char *, size_t);
 void	 keyd_state_wipe(struct keyd_state *);
+
+/*
+ * keyfile.c: a new key, written to an empty file (rotation)
+ */
+EVP_PKEY *keyfile_create(int, const char *, const char *, char *, size_t);
+
+/*
+ * rotate.c: relayctl key rotate (see struct key_rotated)
+ */
+struct keyd_rotation {
+	char			 error[128];
+	char			 old_public_key[PUBKEY_HEX_MAX];
+	char			 new_public_key[PUBKEY_HEX_MAX];
+	char			 record[KEY_SUCCESSION_MAX];
+	size_t			 recordlen;
+	struct key_audit	 audit[2];	/* old key's, new key's */
+};
+
+int	 keyd_rotate(struct keyd_state *, int, const char *, size_t,
+	    struct keyd_rotation *);
 int	 keyd_handle(struct keyd_state *, uint32_t, enum proc_id, int,
 	    const void *, size_t, struct keyd_result *);
 void	 keyd_result_free(struct keyd_result *);

@@ -30,6 +30,7 @@ struct token {
 static const struct token t_main[];
 static const struct token t_show[];
 static const struct token t_log[];
+static const struct token t_key[];
 static const struct token t_verify[];
 static const struct token t_file[];
 static const struct token t_peer[];
@@ -44,6 +45,7 @@ static const struct token t_end[] = {
 };
 
 static const struct token t_main[] = {
+	{ KEYWORD,	"key",		NONE,		t_key },
 	{ KEYWORD,	"log",		NONE,		t_log },
 	{ KEYWORD,	"peer",		NONE,		t_peer },
 	{ KEYWORD,	"reload",	RELOAD,		t_end },
@@ -60,6 +62,11 @@ static const struct token t_show[] = {
 	{ KEYWORD,	"requests",	SHOW_REQUESTS,	t_end },
 	{ KEYWORD,	"routes",	SHOW_ROUTES,	t_routeopt },
 	{ KEYWORD,	"status",	SHOW_STATUS,	t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_key[] = {
+	{ KEYWORD,	"rotate",	KEY_ROTATE,	t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 

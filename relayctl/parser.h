@@ -9,6 +9,7 @@ enum actions {
 	NONE,
 	SHOW_STATUS,
 	SHOW_KEY,
+	KEY_ROTATE,
 	RELOAD,
 	LOG_VERBOSE,
 	LOG_BRIEF,

@@ -104,6 +104,11 @@ main(int argc, char *argv[])
 	case RELOAD:
 		ret = run_simple(&ibuf, IMSG_CTL_RELOAD, NULL, 0);
 		break;
+	case KEY_ROTATE:
+		/* the peers are told before the answer */
+		ctl_wait_ms = PEER_WAIT_MS;
+		ret = run_simple(&ibuf, IMSG_CTL_KEY_ROTATE, NULL, 0);
+		break;
 	case LOG_VERBOSE:
 	case LOG_BRIEF:
 		v = res->action == LOG_VERBOSE ? 2 : 1;

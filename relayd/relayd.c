@@ -117,6 +117,11 @@ static void	 open_audit(void);
 static int	 open_keyfile(int *);
 static int	 read_passphrase(char *, size_t);
 static int	 read_file(const char *, char **, size_t *);
+static void	 keyrot_start(uint32_t);
+static void	 keyrot_done(struct imsg *);
+static void	 keyrot_old_done(void);
+
+static uint32_t		 keyrot_ctl_id;	/* a rotation in progress, or 0 */
 
 static const struct proc_dispatch parent_dispatch[] = {
 	{ PROC_FRONTEND,	parent_dispatch_child },
@@ -691,6 +696,21 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		log_info("%s", msg);
 		ctl_answer(imsg_get_id(imsg), 1, msg);
 		return (0);
+	case IMSG_CTL_KEY_ROTATE:
+		if (iev->peer != PROC_PEER || imsg_get_len(imsg) != 0)
+			return (-1);
+		keyrot_start(imsg_get_id(imsg));
+		return (0);
+	case IMSG_KEY_ROTATED:
+		if (iev->peer != PROC_KEYD)
+			return (-1);
+		keyrot_done(imsg);
+		return (0);
+	case IMSG_KEY_OLD_DONE:
+		if (iev->peer != PROC_PEER || imsg_get_len(imsg) != 0)
+			return (-1);
+		keyrot_old_done();
+		return (0);
 	case IMSG_CTL_SHOW_KEY:
 		if (iev->peer != PROC_PEER)
 			return (-1);
@@ -1007,6 +1027,147 @@ open_keyfile(int *created)
 		fatal("key file %s", conf->key_path);
 	*created = 0;
 	return (fd);
+}
+
+/*
+ * relayctl key rotate.  The new key is written by keyd through a file we
+ * create here (KEY_PATH.new, O_EXCL, 0600): the private key never passes
+ * through this process.  Then KEY_PATH becomes KEY_PATH.old (kept until
+ * the peers acknowledged the succession record) and KEY_PATH.new becomes
+ * KEY_PATH, each by rename(2), and the directory is synced.
+ */
+static void
+keyrot_path(char *buf, size_t len, const char *suffix)
+{
+	if ((size_t)snprintf(buf, len, "%s%s", conf->key_path, suffix) >= len)
+		fatalx("key file path too long");
+}
+
+static void
+keyrot_start(uint32_t ctl_id)
+{
+	struct key_rotate_req	 req;
+	char			 path[PATH_MAX + 8];
+	int			 fd;
+
+	if (keyrot_ctl_id != 0 || !identity_sent) {
+		ctl_answer(ctl_id, 0, keyrot_ctl_id != 0 ? "a key rotation "
+		    "is in progress" : "the relay identity is not known yet");
+		return;
+	}
+	keyrot_path(path, sizeof(path), ".new");
+	/* a file left by a rotation that died before its rename */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		ctl_answer(ctl_id, 0, "cannot remove a stale new key file");
+		return;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, S_IRUSR | S_IWUSR)) == -1) {
+		log_warn("key rotation: %s", path);
+		ctl_answer(ctl_id, 0, "cannot create the new key file");
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	if (conf->key_pass_path[0] != '\0') {
+		if (read_passphrase(req.passphrase,
+		    sizeof(req.passphrase)) == -1) {
+			close(fd);
+			unlink(path);
+			ctl_answer(ctl_id, 0, "cannot read the passphrase file");
+			return;
+		}
+		req.passlen = strlen(req.passphrase);
+	}
+	log_info("key rotation requested: keyd writes %s", path);
+	keyrot_ctl_id = ctl_id;
+	proc_compose(&parent, PROC_KEYD, 0, IMSG_KEY_ROTATE, ctl_id, fd, &req,
+	    sizeof(req));
+	explicit_bzero(&req, sizeof(req));
+}
+
+static void
+keyrot_done(struct imsg *imsg)
+{
+	struct key_rotated	 kr;
+	char			 newp[PATH_MAX + 8], oldp[PATH_MAX + 8];
+	char			 dir[PATH_MAX], *slash, msg[256], *buf;
+	size_t			 len = imsg_get_len(imsg);
+	uint32_t		 ctl_id = keyrot_ctl_id;
+	int			 dfd;
+
+	if (len < sizeof(kr) || ctl_id == 0)
+		fatalx("bad or unexpected IMSG_KEY_ROTATED");
+	memcpy(&kr, imsg->data, sizeof(kr));
+	if (kr.doclen != len - sizeof(kr) || kr.doclen > KEY_SUCCESSION_MAX)
+		fatalx("bad IMSG_KEY_ROTATED");
+	kr.error[sizeof(kr.error) - 1] = '\0';
+	kr.old_public_key[sizeof(kr.old_public_key) - 1] = '\0';
+	kr.new_public_key[sizeof(kr.new_public_key) - 1] = '\0';
+	keyrot_ctl_id = 0;
+	keyrot_path(newp, sizeof(newp), ".new");
+	keyrot_path(oldp, sizeof(oldp), ".old");
+	if (!kr.ok) {
+		unlink(newp);
+		snprintf(msg, sizeof(msg), "keyd: %s", kr.error);
+		ctl_answer(ctl_id, 0, msg);
+		return;
+	}
+	if (strcmp(kr.old_public_key, identity.public_key) != 0 ||
+	    hex_decode(kr.new_public_key, relay_pubkey,
+	    sizeof(relay_pubkey)) == -1)
+		fatalx("keyd rotated from a key that was not ours");
+	/*
+	 * keyd signs with the new key from now on: the files must follow,
+	 * or the next start would bring back the old identity.
+	 */
+	if (unlink(oldp) == -1 && errno != ENOENT)
+		fatal("key rotation: unlink %s", oldp);
+	if (link(conf->key_path, oldp) == -1)
+		fatal("key rotation: keep %s as %s", conf->key_path, oldp);
+	if (rename(newp, conf->key_path) == -1)
+		fatal("key rotation: rename %s", newp);
+	strlcpy(dir, conf->key_path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strlcpy(dir, ".", sizeof(dir));
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1)
+		log_warn("key rotation: fsync %s", dir);
+	if (dfd != -1)
+		close(dfd);
+
+	strlcpy(identity.public_key, kr.new_public_key,
+	    sizeof(identity.public_key));
+	if (did_key_from_pubkey(relay_pubkey, identity.did,
+	    sizeof(identity.did)) == -1)
+		fatalx("cannot build did:key");
+	log_info("key rotated: %s (old key %s kept as %s until the peers "
+	    "acknowledge); relay %s is now %s", kr.new_public_key,
+	    kr.old_public_key, oldp, identity.relay_id, identity.did);
+	send_to_all(IMSG_CFG_IDENTITY, &identity, sizeof(identity));
+	/* the peer engine tells the peers and answers relayctl */
+	kr.ctl_id = ctl_id;
+	if ((buf = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(buf, &kr, sizeof(kr));
+	memcpy(buf + sizeof(kr), (char *)imsg->data + sizeof(kr), kr.doclen);
+	proc_compose(&parent, PROC_PEER, 0, IMSG_KEY_SUCCESSION, 0, -1, buf,
+	    len);
+	free(buf);
+}
+
+static void
+keyrot_old_done(void)
+{
+	char	 oldp[PATH_MAX + 8];
+
+	keyrot_path(oldp, sizeof(oldp), ".old");
+	if (unlink(oldp) == -1 && errno != ENOENT)
+		log_warn("key rotation: unlink %s", oldp);
+	else
+		log_info("key rotation: every peer acknowledged; %s removed",
+		    oldp);
 }
 
 static int

@@ -15,6 +15,9 @@
  *	fedsign header SEED RELAY_ID TS FILE	X-Relay-* lines for FILE's
  *						body (JCS, base64url)
  *	fedsign get SEED RELAY_ID TS PATH	X-Relay-* lines for a GET
+ *	fedsign rotation SEED RELAY_ID NEWSEED TS
+ *						the key-rotation body,
+ *						SEED -> NEWSEED
  *	fedsign strip FILE			FILE's body without signature
  *	fedsign verify-heartbeat PUB FILE	FILE is a heartbeat signed
  *						with the template by PUB
@@ -39,8 +42,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: fedsign pub | propose | confirm | heartbeat "
-	    "| remove | remove2 | accepted | header | get | strip | "
-	    "verify-heartbeat | verify-challenge ...\n");
+	    "| remove | remove2 | accepted | header | get | rotation | "
+	    "strip | verify-heartbeat | verify-challenge ...\n");
 	exit(2);
 }
 
@@ -174,10 +177,10 @@ headers(EVP_PKEY *k, const char *id, int64_t t, const void *msg, size_t len)
 int
 main(int argc, char *argv[])
 {
-	EVP_PKEY	*k;
+	EVP_PKEY	*k, *k2;
 	json_t		*o;
 	uint8_t		 sig[ED25519_SIG_LEN];
-	char		 pk[65], msg[512], *tbs;
+	char		 pk[65], pk2[65], sighex[SIG_HEX_MAX], msg[512], *tbs;
 	size_t		 len;
 	int64_t		 t;
 
@@ -262,6 +265,24 @@ main(int argc, char *argv[])
 		headers(k, argv[3], ts(argv[4]), tbs, len);
 		free(tbs);
 		json_decref(o);
+	} else if (strcmp(argv[1], "rotation") == 0 && argc == 6) {
+		/* the key-rotation body, signed by SEED and NEWSEED */
+		k2 = key(argv[4]);
+		pubhex(k2, pk2);
+		t = ts(argv[5]);
+		if (msg_succession(msg, sizeof(msg), pk, pk2, t) == -1)
+			die("cannot build the succession record", NULL);
+		sign(k, msg, strlen(msg), sig);
+		hex_encode(sig, sizeof(sig), sighex);
+		sign(k2, msg, strlen(msg), sig);
+		hex_encode(sig, sizeof(sig), msg);
+		o = json_pack("{s:s, s:{s:s, s:s, s:s, s:I, s:s, s:s}}",
+		    "relay_id", argv[3], "succession", "old_public_key", pk,
+		    "new_public_key", pk2, "suite", SUITE_JCS_HEX,
+		    "timestamp", (json_int_t)t, "old_key_signature", sighex,
+		    "new_key_signature", msg);
+		print(o);
+		EVP_PKEY_free(k2);
 	} else if (strcmp(argv[1], "get") == 0 && argc == 6) {
 		t = ts(argv[4]);
 		snprintf(msg, sizeof(msg), "GET %s %" PRId64, argv[5], t);

@@ -1,7 +1,7 @@
 /*
  * The frontend's federation routes (PROTOCOL.md section 3): the peering
  * handshake (propose, confirm), heartbeats, removal, the peer-accepted
- * extension and the peer list.
+ * and key-rotation extensions and the peer list.
  *
  * The frontend keeps a read-only copy of the peer table, fed by the peer
  * engine (IMSG_PEER_UPSERT / IMSG_PEER_DELETE), and authenticates every
@@ -55,6 +55,7 @@
 #include "http.h"
 #include "jcs.h"
 #include "log.h"
+#include "succession.h"
 
 #define FE_FED_TIMEOUT_MS	10000	/* the peer engine answers within */
 #define FE_FED_WAIT_MAX		1024	/* requests waiting, then 503 */
@@ -722,6 +723,69 @@ fe_fed_peers(struct http_req *hr)
 }
 
 /*
+ * POST /federation/v1/peer/key-rotation (succession.h): the peer's key
+ * succession record, signed by the key pinned here and by its
+ * successor.  Checked here against the table copy; the peer engine
+ * re-pins (or answers 409 when the row changed meanwhile).
+ */
+void
+fe_fed_key_rotation(struct http_req *hr)
+{
+	struct fed_key_rotation	 fk;
+	struct succession	 sc;
+	const struct peer_entry	*pe;
+	struct fe_fedq		*q;
+	char			 addr[64], err[160];
+
+	if (fe_fed_begin(hr, addr, sizeof(addr), NULL) == -1)
+		return;
+	if (!fe->conf.fed_enable) {
+		http_error(hr, 403, "Federation is disabled on this relay");
+		return;
+	}
+	if (succession_parse(hr->body, &sc, err, sizeof(err)) == -1) {
+		http_error(hr, 400, "%s", err);
+		return;
+	}
+	if ((pe = fe_peer_find(sc.relay_id)) == NULL ||
+	    pe->state == PEER_REMOVED) {
+		fe_fed_authfail(AUTH_FAIL_UNKNOWN_PEER);
+		http_error(hr, 403, "relay %s is not a peer", sc.relay_id);
+		return;
+	}
+	if (strcmp(pe->public_key, sc.old_public_key) != 0 &&
+	    strcmp(pe->public_key, sc.new_public_key) != 0) {
+		fe_fed_authfail(AUTH_FAIL_POLICY);
+		log_info("key rotation from %s for relay %s: the old key "
+		    "%.16s... is not the pinned %.16s...", addr, sc.relay_id,
+		    sc.old_public_key, pe->public_key);
+		http_error(hr, 403, "the succession record does not start "
+		    "from the key pinned for relay %s", sc.relay_id);
+		return;
+	}
+	if (succession_verify(&sc) == -1) {
+		fe_fed_authfail(AUTH_FAIL_BAD_SIGNATURE);
+		log_info("key rotation from %s for relay %s: bad signature",
+		    addr, sc.relay_id);
+		http_error(hr, 403, "signature verification failed");
+		return;
+	}
+	memset(&fk, 0, sizeof(fk));
+	fk.hdr.reqid = fe_reqid();
+	strlcpy(fk.hdr.signer, sc.relay_id, sizeof(fk.hdr.signer));
+	/* no replay cache: the record is the same each time it comes */
+	strlcpy(fk.hdr.remote_addr, addr, sizeof(fk.hdr.remote_addr));
+	strlcpy(fk.old_public_key, sc.old_public_key,
+	    sizeof(fk.old_public_key));
+	strlcpy(fk.new_public_key, sc.new_public_key,
+	    sizeof(fk.new_public_key));
+	fk.timestamp = sc.timestamp;
+	q = fe_fedq_new(ROUTE_FED_KEY_ROTATION);
+	q->reqid = fk.hdr.reqid;
+	fe_fed_send(hr, q, IMSG_FED_KEY_ROTATION, &fk, sizeof(fk));
+}
+
+/*
  * Answers.
  */
 
@@ -835,6 +899,9 @@ fe_fed_result(const struct fed_result *res)
 	case ROUTE_FED_ACCEPTED:
 		o = json_pack("{s:s}", "status", fe_fed_word(res->peer_state) ?
 		    res->peer_state : "active");
+		break;
+	case ROUTE_FED_KEY_ROTATION:
+		o = json_pack("{s:s}", "status", "repinned");
 		break;
 	}
 	free(q);

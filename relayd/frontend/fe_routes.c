@@ -51,6 +51,7 @@ static const struct fe_feature fe_capabilities[] = {
 static const struct fe_feature fe_extensions[] = {
 	{ "peer-accepted", FE_WHEN_FEDERATION },	/* fe_fed.c */
 	{ "remove-v2", FE_WHEN_FEDERATION },		/* fe_fed.c */
+	{ "key-rotation", FE_WHEN_FEDERATION },		/* fe_fed.c */
 	{ NULL, FE_WHEN_ALWAYS }
 };
 

@@ -147,5 +147,6 @@ void	 fe_fed_heartbeat(struct http_req *);
 void	 fe_fed_remove(struct http_req *);
 void	 fe_fed_accepted(struct http_req *);
 void	 fe_fed_peers(struct http_req *);
+void	 fe_fed_key_rotation(struct http_req *);
 
 #endif /* RELAYD_FRONTEND_H */

@@ -94,7 +94,9 @@ struct http_req;
 	R(ROUTE_FED_ACCEPTED, HTTP_POST, 0,				\
 	    "/federation/v1/peer/accepted", fe_fed_accepted)		\
 	R(ROUTE_FED_PEERS, HTTP_GET, 0, "/federation/v1/peers",	\
-	    fe_fed_peers)
+	    fe_fed_peers)						\
+	R(ROUTE_FED_KEY_ROTATION, HTTP_POST, 0,				\
+	    "/federation/v1/peer/key-rotation", fe_fed_key_rotation)
 
 #define HTTP_ROUTE_ENUM(id, m, f, path, h)	id,
 enum http_route_id {

@@ -107,6 +107,7 @@ static void
 peer_shutdown(struct proc *p)
 {
 	control_shutdown();
+	keyrot_shutdown();
 	peering_shutdown();
 }
 
@@ -163,6 +164,10 @@ peer_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if ((c = control_conn_byid(imsg_get_id(imsg))) != NULL)
 			control_end(c, imsg_get_type(imsg) == IMSG_CTL_OK,
 			    res.msg);
+		return (0);
+	case IMSG_KEY_SUCCESSION:
+		/* our key rotated: tell the peers, then answer relayctl */
+		keyrot_succession(imsg->data, imsg_get_len(imsg));
 		return (0);
 	case IMSG_CTL_SHOW_KEY:
 		if (imsg_get_data(imsg, &ck, sizeof(ck)) == -1)
@@ -237,6 +242,7 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 	struct proc_status	 st;
 	struct fe_stats		 fs;
 	struct metrics_req	 mr;
+	struct fed_key_rotation	 fk;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_PROC_STATUS:
@@ -266,6 +272,12 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 			fatalx("bad IMSG_FE_STATS");
 		fs.instance = iev->instance;
 		metrics_fe_stats(&fs);
+		return (0);
+	case IMSG_FED_KEY_ROTATION:
+		if (iev->peer != PROC_FRONTEND ||
+		    imsg_get_data(imsg, &fk, sizeof(fk)) == -1)
+			fatalx("bad IMSG_FED_KEY_ROTATION");
+		keyrot_inbound(iev->instance, &fk);
 		return (0);
 	case IMSG_METRICS_REQ:
 		if (iev->peer != PROC_FRONTEND ||
@@ -397,11 +409,13 @@ peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 		return (0);
 	case IMSG_CTL_SHOW_KEY:
 	case IMSG_CTL_RELOAD:
+	case IMSG_CTL_KEY_ROTATE:
 		if (imsg_get_len(imsg) != 0)
 			return (-1);
 		c->waiting = 1;
 		log_info("control: %s requested by uid %d pid %d",
 		    imsg_get_type(imsg) == IMSG_CTL_RELOAD ? "reload" :
+		    imsg_get_type(imsg) == IMSG_CTL_KEY_ROTATE ? "key rotate" :
 		    "show key", (int)c->uid, (int)c->pid);
 		proc_compose(&peer, PROC_PARENT, 0, imsg_get_type(imsg),
 		    c->id, -1, NULL, 0);

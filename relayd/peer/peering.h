@@ -31,4 +31,9 @@ void	 peering_ctl_closed(struct ctl_conn *);
 void	 peering_metrics(void);
 int	 peering_serving(char *, size_t);
 
+/* keyrot.c: key rotation, ours and the peers' */
+void	 keyrot_succession(const void *, size_t);
+void	 keyrot_inbound(int, struct fed_key_rotation *);
+void	 keyrot_shutdown(void);
+
 #endif /* RELAYD_PEERING_H */

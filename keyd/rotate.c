@@ -1,0 +1,128 @@
+/*
+ * Key rotation (relayctl key rotate): the one operation that changes
+ * keyd's key.  The parent hands keyd a new, empty key file (created
+ * O_EXCL, mode 0600, as KEY_PATH.new); keyd generates the new key,
+ * writes it there and fsyncs (keyfile_create()), then signs the key
+ * succession record
+ *
+ *	JCS({new_public_key, old_public_key, suite, timestamp})
+ *
+ * (suite "motebit-jcs-ed25519-hex-v1", timestamp keyd's clock) with the
+ * old key and with the new one, checks both signatures, and only then
+ * switches.  The answer is the record with both signatures added
+ * (old_key_signature, new_key_signature: lowercase hex), in canonical
+ * JSON, and one audit record for each signature.  The private keys never
+ * leave keyd; the file descriptor is the only way out, and it is the
+ * parent's new key file.
+ *
+ * The signing input is msg_succession() (crypto.c), which the verifying
+ * relays use too.  Pure apart from the descriptor and keyd's clock, so
+ * that the unit test links it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "keyd.h"
+
+static int
+sign_hex(EVP_PKEY *key, const uint8_t pub[ED25519_PUB_LEN],
+    const char *msg, size_t len, char hex[SIG_HEX_MAX],
+    uint8_t sig[ED25519_SIG_LEN])
+{
+	if (ed25519_sign(key, (const uint8_t *)msg, len, sig) == -1 ||
+	    ed25519_verify(pub, (const uint8_t *)msg, len, sig) == -1)
+		return (-1);
+	hex_encode(sig, ED25519_SIG_LEN, hex);
+	return (0);
+}
+
+int
+keyd_rotate(struct keyd_state *ks, int fd, const char *pass, size_t passlen,
+    struct keyd_rotation *out)
+{
+	EVP_PKEY	*nkey, *okey;
+	uint8_t		 npub[ED25519_PUB_LEN];
+	uint8_t		 osig[ED25519_SIG_LEN], nsig[ED25519_SIG_LEN];
+	char		 nhex[PUBKEY_HEX_MAX], ohexsig[SIG_HEX_MAX];
+	char		 nhexsig[SIG_HEX_MAX], err[256];
+	char		 msg[512];
+	size_t		 len = 0;
+	int		 n;
+	int64_t		 now;
+
+	memset(out, 0, sizeof(*out));
+	if (ks->ks_key == NULL) {
+		snprintf(out->error, sizeof(out->error), "no key loaded");
+		return (-1);
+	}
+	if (passlen > 0 && (pass == NULL || strnlen(pass, passlen + 1) !=
+	    passlen)) {
+		snprintf(out->error, sizeof(out->error), "passphrase length "
+		    "mismatch");
+		return (-1);
+	}
+	if ((nkey = keyfile_create(fd, "the new key file", passlen > 0 ?
+	    pass : NULL, err, sizeof(err))) == NULL) {
+		strlcpy(out->error, err, sizeof(out->error));
+		return (-1);
+	}
+	if (ed25519_public(nkey, npub) == -1)
+		goto fail;
+	hex_encode(npub, sizeof(npub), nhex);
+	now = ks->ks_clock();
+	if ((n = msg_succession(msg, sizeof(msg), ks->ks_pubhex, nhex,
+	    now)) == -1)
+		goto fail;
+	len = (size_t)n;
+	if (sign_hex(ks->ks_key, ks->ks_pub, msg, len, ohexsig, osig) == -1 ||
+	    sign_hex(nkey, npub, msg, len, nhexsig, nsig) == -1)
+		goto fail;
+
+	/* the record: the signed members and both signatures, canonical */
+	n = snprintf(out->record, sizeof(out->record),
+	    "{\"new_key_signature\":\"%s\",\"new_public_key\":\"%s\","
+	    "\"old_key_signature\":\"%s\",\"old_public_key\":\"%s\","
+	    "\"suite\":\"%s\",\"timestamp\":%lld}", nhexsig, nhex, ohexsig,
+	    ks->ks_pubhex, KEY_SUCCESSION_SUITE, (long long)now);
+	if (n < 0 || (size_t)n >= sizeof(out->record))
+		goto fail;
+	out->recordlen = (size_t)n;
+
+	/* one audit record per signature, both over the same bytes */
+	out->audit[0].time_ms = out->audit[1].time_ms = now;
+	out->audit[0].requester = out->audit[1].requester = PROC_PARENT;
+	out->audit[0].kind = out->audit[1].kind = KEY_KIND_SUCCESSION;
+	sha256(msg, len, out->audit[0].digest);
+	memcpy(out->audit[1].digest, out->audit[0].digest, SHA256_LEN);
+	memcpy(out->audit[0].sig, osig, sizeof(osig));
+	memcpy(out->audit[1].sig, nsig, sizeof(nsig));
+	strlcpy(out->old_public_key, ks->ks_pubhex,
+	    sizeof(out->old_public_key));
+	strlcpy(out->new_public_key, nhex, sizeof(out->new_public_key));
+
+	/* switch: from here on every signature is the new key's */
+	okey = ks->ks_key;
+	ks->ks_key = NULL;
+	if (keyd_set_key(ks, nkey, err, sizeof(err)) == -1) {
+		/* cannot happen (self-tested above); keep the old key */
+		ks->ks_key = NULL;
+		if (keyd_set_key(ks, okey, err, sizeof(err)) == -1)
+			return (-2);
+		EVP_PKEY_free(nkey);
+		strlcpy(out->error, "new key refused by the self-test",
+		    sizeof(out->error));
+		return (-1);
+	}
+	EVP_PKEY_free(okey);
+	return (0);
+ fail:
+	EVP_PKEY_free(nkey);
+	snprintf(out->error, sizeof(out->error), "cannot sign the key "
+	    "succession record");
+	return (-1);
+}
