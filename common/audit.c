@@ -101,6 +101,7 @@ audit_format(char *buf, size_t len, const uint8_t prev[AUDIT_HASH_LEN],
 	char		 prevhex[2 * AUDIT_HASH_LEN + 1];
 	char		 digesthex[2 * SHA256_LEN + 1];
 	char		 sighex[2 * ED25519_SIG_LEN + 1];
+	char		 keyhex[2 * ED25519_PUB_LEN + 1];
 	const char	*proc, *kind;
 	int		 n;
 
@@ -122,10 +123,14 @@ audit_format(char *buf, size_t len, const uint8_t prev[AUDIT_HASH_LEN],
 	hex_encode(prev, AUDIT_HASH_LEN, prevhex);
 	hex_encode(a->digest, sizeof(a->digest), digesthex);
 	hex_encode(a->sig, sizeof(a->sig), sighex);
+	/* a key succession names the key of each of its two signatures */
+	if (a->kind == KEY_KIND_SUCCESSION)
+		hex_encode(a->key, sizeof(a->key), keyhex);
 	n = snprintf(buf, len,
-	    "prev=%s time=%" PRId64 " proc=%s[%d] kind=%s digest=%s sig=%s",
+	    "prev=%s time=%" PRId64 " proc=%s[%d] kind=%s digest=%s sig=%s%s%s",
 	    prevhex, a->time_ms, proc, (int)a->instance, kind, digesthex,
-	    sighex);
+	    sighex, a->kind == KEY_KIND_SUCCESSION ? " key=" : "",
+	    a->kind == KEY_KIND_SUCCESSION ? keyhex : "");
 	if (n < 0 || (size_t)n >= len)
 		return (-1);
 	return (n);
@@ -269,11 +274,19 @@ audit_parse(const char *line, size_t len, uint8_t prev[AUDIT_HASH_LEN],
 		return (-1);
 	}
 	EXPECT(" sig=");
-	v = p;
-	p = end;
+	UNTIL(' ');
 	if (lowhex_decode(v, p - v, a->sig, sizeof(a->sig)) == -1) {
 		audit_err(err, errlen, "bad signature");
 		return (-1);
+	}
+	if (a->kind == KEY_KIND_SUCCESSION) {
+		EXPECT(" key=");
+		v = p;
+		p = end;
+		if (lowhex_decode(v, p - v, a->key, sizeof(a->key)) == -1) {
+			audit_err(err, errlen, "bad key");
+			return (-1);
+		}
 	}
 #undef EXPECT
 #undef UNTIL

@@ -10,7 +10,7 @@
  * keyd(8)):
  *
  *	prev=<64 hex> time=<ms> proc=<name>[<instance>] kind=<name> \
- *	    digest=<64 hex> sig=<128 hex>
+ *	    digest=<64 hex> sig=<128 hex> [key=<64 hex>]
  *
  *	prev	SHA-256 of the previous line, its bytes without the newline;
  *		64 zeros on the first line of a file
@@ -20,6 +20,9 @@
  *	kind	the kind of message signed (keyd(8) signing policy)
  *	digest	SHA-256 of the exact bytes that were signed
  *	sig	the Ed25519 signature over those bytes
+ *	key	kind succession only (key rotation): the public key that made
+ *		this signature, the old key on the first of the two lines,
+ *		the new key on the second
  *
  * Hex is lowercase.  A line has exactly one valid spelling: a parser
  * re-formats what it read and compares, so two tools can never disagree

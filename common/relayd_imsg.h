@@ -307,6 +307,7 @@ struct key_audit {
 	int32_t		 kind;		/* enum key_kind */
 	uint8_t		 digest[32];	/* SHA-256 of the signed bytes */
 	uint8_t		 sig[64];
+	uint8_t		 key[32];	/* succession: the signing key */
 };
 
 /*

@@ -101,6 +101,8 @@ keyd_rotate(struct keyd_state *ks, int fd, const char *pass, size_t passlen,
 	memcpy(out->audit[1].digest, out->audit[0].digest, SHA256_LEN);
 	memcpy(out->audit[0].sig, osig, sizeof(osig));
 	memcpy(out->audit[1].sig, nsig, sizeof(nsig));
+	memcpy(out->audit[0].key, ks->ks_pub, ED25519_PUB_LEN);
+	memcpy(out->audit[1].key, npub, ED25519_PUB_LEN);
 	strlcpy(out->old_public_key, ks->ks_pubhex,
 	    sizeof(out->old_public_key));
 	strlcpy(out->new_public_key, nhex, sizeof(out->new_public_key));

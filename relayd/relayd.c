@@ -1073,7 +1073,8 @@ keyrot_start(uint32_t ctl_id)
 		    sizeof(req.passphrase)) == -1) {
 			close(fd);
 			unlink(path);
-			ctl_answer(ctl_id, 0, "cannot read the passphrase file");
+			ctl_answer(ctl_id, 0, "cannot read the passphrase "
+			    "file");
 			return;
 		}
 		req.passlen = strlen(req.passphrase);

@@ -137,6 +137,44 @@ START_TEST(test_golden)
 }
 END_TEST
 
+/* Key succession lines name the signing key; no other kind does. */
+START_TEST(test_succession_key)
+{
+	struct key_audit	 a, b;
+	uint8_t			 prev[AUDIT_HASH_LEN], p2[AUDIT_HASH_LEN];
+	char			 line[AUDIT_LINE_MAX], bad[AUDIT_LINE_MAX];
+	char			 err[128];
+	int			 n;
+
+	golden_record(&a);
+	a.requester = PROC_PARENT;
+	a.instance = 0;
+	a.kind = KEY_KIND_SUCCESSION;
+	memset(a.key, 0xab, sizeof(a.key));
+	memset(prev, 0, sizeof(prev));
+	n = audit_format(line, sizeof(line), prev, &a);
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(line, " kind=succession "));
+	ck_assert_ptr_nonnull(strstr(line, " sig=" F64 F64 " key="
+	    "abababababababababababababababababababababababababababababababab"));
+	ck_assert_int_eq(audit_parse(line, (size_t)n, p2, &b, err,
+	    sizeof(err)), 0);
+	ck_assert_mem_eq(b.key, a.key, sizeof(a.key));
+	ck_assert_int_eq(b.kind, KEY_KIND_SUCCESSION);
+
+	/* without its key */
+	ck_assert_int_eq(audit_parse(line, (size_t)n - 69, p2, &b, err,
+	    sizeof(err)), -1);
+	/* a key on another kind */
+	snprintf(bad, sizeof(bad), "%s key=%s", GOLDEN_LINE, Z64);
+	ck_assert_int_eq(audit_parse(bad, strlen(bad), p2, &b, err,
+	    sizeof(err)), -1);
+	/* and the plain kinds are unchanged */
+	ck_assert_int_eq(audit_parse(GOLDEN_LINE, strlen(GOLDEN_LINE), p2,
+	    &b, err, sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(test_format_refuses)
 {
 	struct key_audit	 a;
@@ -535,6 +573,7 @@ audit_suite(void)
 	s = suite_create("audit");
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_succession_key);
 	tcase_add_test(tc, test_format_refuses);
 	tcase_add_test(tc, test_parse_refuses);
 	suite_add_tcase(s, tc);

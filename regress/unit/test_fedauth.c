@@ -44,6 +44,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "metrics.h"
+#include "succession.h"
 #include "vectors.h"
 
 #define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
@@ -1644,7 +1645,8 @@ START_TEST(documents)
 	peer_set(RELAY_C, PUB_B, PEER_PENDING, 0);
 	o = fe_identity_doc();
 	s = json_dumps(json_object_get(o, "extensions"), JSON_COMPACT);
-	ck_assert_str_eq(s, "[\"peer-accepted\",\"remove-v2\"]");
+	ck_assert_str_eq(s, "[\"peer-accepted\",\"remove-v2\","
+	    "\"key-rotation\"]");
 	free(s);
 	json_decref(o);
 	o = fe_metadata_doc(err, sizeof(err));
@@ -1693,6 +1695,134 @@ START_TEST(documents)
 }
 END_TEST
 
+/*
+ * The key-rotation body (succession.c): a record signed by two keys of
+ * fixed seeds, then each field broken in turn.
+ */
+static json_t *
+rotation_body(uint8_t oldb, uint8_t newb, int64_t ts, int swap)
+{
+	uint8_t		 seed[ED25519_SEED_LEN], pub[ED25519_PUB_LEN];
+	uint8_t		 sig[ED25519_SIG_LEN];
+	char		 oldhex[65], newhex[65], osig[129], nsig[129];
+	char		 msg[512];
+	EVP_PKEY	*ko, *kn;
+	int		 n;
+
+	memset(seed, oldb, sizeof(seed));
+	ko = ed25519_from_seed(seed);
+	memset(seed, newb, sizeof(seed));
+	kn = ed25519_from_seed(seed);
+	ck_assert_ptr_nonnull(ko);
+	ck_assert_ptr_nonnull(kn);
+	ck_assert_int_eq(ed25519_public(ko, pub), 0);
+	hex_encode(pub, sizeof(pub), oldhex);
+	ck_assert_int_eq(ed25519_public(kn, pub), 0);
+	hex_encode(pub, sizeof(pub), newhex);
+	n = msg_succession(msg, sizeof(msg), oldhex, newhex, ts);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ed25519_sign(ko, (uint8_t *)msg, n, sig), 0);
+	hex_encode(sig, sizeof(sig), osig);
+	ck_assert_int_eq(ed25519_sign(kn, (uint8_t *)msg, n, sig), 0);
+	hex_encode(sig, sizeof(sig), nsig);
+	EVP_PKEY_free(ko);
+	EVP_PKEY_free(kn);
+	return (json_pack("{s:s, s:{s:s, s:s, s:s, s:I, s:s, s:s}}",
+	    "relay_id", "relay-a", "succession", "old_public_key", oldhex,
+	    "new_public_key", newhex, "suite", "motebit-jcs-ed25519-hex-v1",
+	    "timestamp", (json_int_t)ts, "old_key_signature",
+	    swap ? nsig : osig, "new_key_signature", swap ? osig : nsig));
+}
+
+static int
+rotation_parse(json_t *b, struct succession *sc)
+{
+	char	 err[160];
+	int	 rc;
+
+	rc = succession_parse(b, sc, err, sizeof(err));
+	json_decref(b);
+	return (rc);
+}
+
+START_TEST(rotation_record)
+{
+	struct succession	 sc;
+	json_t			*b;
+	char			 msg[512];
+
+	/* the signing input is JCS of the four signed members */
+	ck_assert_int_gt(msg_succession(msg, sizeof(msg),
+	    "1111111111111111111111111111111111111111111111111111111111111111",
+	    "2222222222222222222222222222222222222222222222222222222222222222",
+	    1760000000000LL), 0);
+	ck_assert_str_eq(msg, "{\"new_public_key\":\"2222222222222222222222"
+	    "222222222222222222222222222222222222222222\",\"old_public_key\":"
+	    "\"1111111111111111111111111111111111111111111111111111111111111111"
+	    "\",\"suite\":\"motebit-jcs-ed25519-hex-v1\",\"timestamp\":"
+	    "1760000000000}");
+	ck_assert_int_eq(msg_succession(msg, sizeof(msg), "11", "22", 1), -1);
+	ck_assert_int_eq(msg_succession(msg, sizeof(msg),
+	    "1111111111111111111111111111111111111111111111111111111111111111",
+	    "222222222222222222222222222222222222222222222222222222222222222A",
+	    1), -1);
+
+	ck_assert_int_eq(rotation_parse(rotation_body(1, 2, 1760000000000LL,
+	    0), &sc), 0);
+	ck_assert_str_eq(sc.relay_id, "relay-a");
+	ck_assert_int_eq(sc.timestamp, 1760000000000LL);
+	ck_assert_int_eq(succession_verify(&sc), 0);
+	/* signatures swapped: each is the other key's */
+	ck_assert_int_eq(rotation_parse(rotation_body(1, 2, 5, 1), &sc), 0);
+	ck_assert_int_eq(succession_verify(&sc), -1);
+	/* a different timestamp than signed */
+	ck_assert_int_eq(rotation_parse(rotation_body(1, 2, 5, 0), &sc), 0);
+	sc.timestamp = 6;
+	ck_assert_int_eq(succession_verify(&sc), -1);
+	/* the same key twice */
+	ck_assert_int_eq(rotation_parse(rotation_body(3, 3, 5, 0), &sc), -1);
+
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(b, "extra", json_true());
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"), "reason",
+	    json_string("x"));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"), "suite",
+	    json_string("motebit-jcs-ed25519-b64-v1"));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"), "timestamp",
+	    json_real(5.5));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"), "timestamp",
+	    json_integer(-1));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"),
+	    "old_public_key", json_string("AB"));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(json_object_get(b, "succession"),
+	    "new_key_signature", json_stringn("00\0000", 5));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_del(json_object_get(b, "succession"), "new_public_key");
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(b, "relay_id", json_string("a:b"));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	b = rotation_body(1, 2, 5, 0);
+	json_object_set_new(b, "succession", json_string("x"));
+	ck_assert_int_eq(rotation_parse(b, &sc), -1);
+	ck_assert_int_eq(rotation_parse(json_array(), &sc), -1);
+	ck_assert_int_eq(succession_parse(NULL, &sc, msg, sizeof(msg)), -1);
+}
+END_TEST
+
 static Suite *
 fedauth_suite(void)
 {
@@ -1707,6 +1837,7 @@ fedauth_suite(void)
 	tcase_add_test(tc, vector_jcs_bodies);
 	tcase_add_test(tc, keyd_removal2);
 	tcase_add_test(tc, accepted_body);
+	tcase_add_test(tc, rotation_record);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rules");

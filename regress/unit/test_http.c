@@ -795,9 +795,10 @@ START_TEST(identity_gate)
 	get("/.well-known/mesh-manifest.json", &r);
 	check_error(&r, 503, "relay identity not ready");
 	free(r.body);
-	/* /health and /metrics answer without identity */
+	/* /health and /metrics answer without identity (health: 503) */
 	get("/health", &r);
-	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"frontend\":\"unhealthy"));
 	free(r.body);
 	get("/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
@@ -820,7 +821,8 @@ START_TEST(identity_doc)
 	ck_assert_str_eq(r.body,
 	    "{\"did\":\"" DID "\",\"display_name\":\"test relay\","
 	    "\"endpoint_url\":\"https://relay.example\",\"extensions\":"
-	    "[\"peer-accepted\",\"remove-v2\"],\"public_key\":\"" PUBKEY
+	    "[\"peer-accepted\",\"remove-v2\",\"key-rotation\"],"
+	    "\"public_key\":\"" PUBKEY
 	    "\",\"relay_motebit_id\":\"" RELAY_ID "\",\"spec\":"
 	    "\"motebit/relay-federation@1.4\",\"vote_policy_configured\":"
 	    "false}");
@@ -992,15 +994,25 @@ START_TEST(health)
 	struct resp	 r;
 
 	server_setup();
+	/* every engine answers, but this frontend has no identity yet */
+	get("/health", &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_str_eq(r.body, "{\"checks\":{\"frontend\":\"unhealthy: "
+	    "waiting for the relay identity\",\"ledgerd\":\"ok\",\"peer\":"
+	    "\"ok\",\"postgresql\":\"connected\",\"routed\":\"ok\"},"
+	    "\"error\":\"frontend: waiting for the relay identity\","
+	    "\"status\":\"unavailable\"}");
+	free(r.body);
+	identity_set();
 	get("/health", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, "{\"checks\":{\"ledgerd\":\"ok\",\"peer\":"
 	    "\"ok\",\"postgresql\":\"connected\",\"routed\":\"ok\"},"
 	    "\"status\":\"ok\"}");
 	free(r.body);
-	ck_assert_int_eq(nstatus[PROC_PEER], 1);
-	ck_assert_int_eq(nstatus[PROC_ROUTED], 1);
-	ck_assert_int_eq(nstatus[PROC_LEDGERD], 1);
+	ck_assert_int_eq(nstatus[PROC_PEER], 2);
+	ck_assert_int_eq(nstatus[PROC_ROUTED], 2);
+	ck_assert_int_eq(nstatus[PROC_LEDGERD], 2);
 
 	/* the database is down */
 	fake_healthy[PROC_LEDGERD] = 0;
@@ -1308,7 +1320,8 @@ START_TEST(signing_shared)
 	    ".well-known/motebit.json\"}"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"federation\":{\"acceptance\""
 	    ":\"manual\",\"enabled\":true,\"extensions\":[\"peer-accepted\","
-	    "\"remove-v2\"],\"max_hops\":3,\"peer_count\":0}"));
+	    "\"remove-v2\",\"key-rotation\"],\"max_hops\":3,"
+	    "\"peer_count\":0}"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"agents\":[]"));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"name\":\"test relay\""));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"version\":\""

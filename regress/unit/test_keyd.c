@@ -299,7 +299,9 @@ START_TEST(test_policy_table)
 		    kp->kp_doc != NULL);
 	}
 	for (p = KEY_KIND_NONE + 1; p < KEY_KIND_MAX; p++)
-		ck_assert_msg(seen[p] == 1, "kind %d in %d rows", p, seen[p]);
+		/* a key succession is the parent's rotation, not a request */
+		ck_assert_msg(seen[p] == (p == KEY_KIND_SUCCESSION ? 0 : 1),
+		    "kind %d in %d rows", p, seen[p]);
 }
 END_TEST
 
@@ -1023,6 +1025,130 @@ pubkey_of(EVP_PKEY *key, uint8_t pub[ED25519_PUB_LEN])
 	ck_assert_int_eq(ed25519_public(key, pub), 0);
 }
 
+/*
+ * Key rotation (rotate.c): the new key goes to the descriptor, the record
+ * is canonical JSON whose two signatures verify over msg_succession(),
+ * the audit records name each signing key, and keyd signs with the new
+ * key afterwards.  A file that is not empty, or not 0600, is refused and
+ * the old key stays.
+ */
+START_TEST(test_rotate)
+{
+	struct keyd_state	 ks;
+	struct keyd_rotation	 rot;
+	struct keyd_result	 kr;
+	struct key_sign_req	 req;
+	char			 path[64], err[512], msg[512], oldhex[65];
+	char			 canon_err[128], *canon;
+	uint8_t			 oldpub[ED25519_PUB_LEN], pub[ED25519_PUB_LEN];
+	uint8_t			 digest[SHA256_LEN];
+	EVP_PKEY		*key;
+	json_t			*o;
+	size_t			 clen;
+	int			 fd, gen, n;
+
+	state_for(&ks, "A", "relay-a");
+	memcpy(oldpub, ks.ks_pub, sizeof(oldpub));
+	strlcpy(oldhex, ks.ks_pubhex, sizeof(oldhex));
+
+	/* refused: a file with something in it, then one of mode 0644 */
+	fd = tmpkey(path, sizeof(path), 0600);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	ck_assert_int_eq(keyd_rotate(&ks, fd, NULL, 0, &rot), -1);
+	ck_assert_ptr_nonnull(strstr(rot.error, "empty"));
+	ck_assert_str_eq(ks.ks_pubhex, oldhex);
+	close(fd);
+	unlink(path);
+	fd = tmpkey(path, sizeof(path), 0644);
+	ck_assert_int_eq(keyd_rotate(&ks, fd, NULL, 0, &rot), -1);
+	ck_assert_str_eq(ks.ks_pubhex, oldhex);
+	close(fd);
+	unlink(path);
+
+	fd = tmpkey(path, sizeof(path), 0600);
+	ck_assert_msg(keyd_rotate(&ks, fd, NULL, 0, &rot) == 0, "%s",
+	    rot.error);
+	ck_assert_str_eq(rot.old_public_key, oldhex);
+	ck_assert_str_eq(rot.new_public_key, ks.ks_pubhex);
+	ck_assert_str_ne(rot.new_public_key, oldhex);
+	ck_assert_int_eq(ks.ks_have_identity, 1);
+	ck_assert_str_eq(ks.ks_relay_id, "relay-a");
+
+	/* the file holds the new key */
+	key = keyfile_load(fd, path, NULL, 0, &gen, err, sizeof(err));
+	ck_assert_msg(key != NULL, "%s", err);
+	ck_assert_int_eq(gen, 0);
+	pubkey_of(key, pub);
+	ck_assert_mem_eq(pub, ks.ks_pub, sizeof(pub));
+	EVP_PKEY_free(key);
+	close(fd);
+	unlink(path);
+
+	/* the record: canonical, both signatures over the signing input */
+	ck_assert_uint_eq(rot.recordlen, strlen(rot.record));
+	o = jcs_parse(rot.record, rot.recordlen, canon_err,
+	    sizeof(canon_err));
+	ck_assert_msg(o != NULL, "%s", canon_err);
+	canon = jcs_serialize(o, 0, &clen);
+	ck_assert_ptr_nonnull(canon);
+	ck_assert_str_eq(canon, rot.record);
+	free(canon);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "suite")),
+	    "motebit-jcs-ed25519-hex-v1");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "timestamp")),
+	    fake_now);
+	n = msg_succession(msg, sizeof(msg), oldhex, rot.new_public_key,
+	    fake_now);
+	ck_assert_int_gt(n, 0);
+	/* the signing input is JCS of the four signed members */
+	json_object_del(o, "old_key_signature");
+	json_object_del(o, "new_key_signature");
+	canon = jcs_serialize(o, 0, &clen);
+	ck_assert_str_eq(canon, msg);
+	free(canon);
+	json_decref(o);
+	o = jcs_parse(rot.record, rot.recordlen, NULL, 0);
+	ck_assert_int_eq(ed25519_verify_hex(oldhex, (uint8_t *)msg, n,
+	    json_string_value(json_object_get(o, "old_key_signature"))), 0);
+	ck_assert_int_eq(ed25519_verify_hex(rot.new_public_key,
+	    (uint8_t *)msg, n, json_string_value(json_object_get(o,
+	    "new_key_signature"))), 0);
+	/* not interchangeable */
+	ck_assert_int_eq(ed25519_verify_hex(rot.new_public_key,
+	    (uint8_t *)msg, n, json_string_value(json_object_get(o,
+	    "old_key_signature"))), -1);
+	json_decref(o);
+
+	/* audit: the same digest, each signature with its key */
+	sha256(msg, (size_t)n, digest);
+	ck_assert_int_eq(rot.audit[0].kind, KEY_KIND_SUCCESSION);
+	ck_assert_int_eq(rot.audit[1].kind, KEY_KIND_SUCCESSION);
+	ck_assert_int_eq(rot.audit[0].requester, PROC_PARENT);
+	ck_assert_mem_eq(rot.audit[0].digest, digest, sizeof(digest));
+	ck_assert_mem_eq(rot.audit[1].digest, digest, sizeof(digest));
+	ck_assert_mem_eq(rot.audit[0].key, oldpub, sizeof(oldpub));
+	ck_assert_mem_eq(rot.audit[1].key, ks.ks_pub, sizeof(oldpub));
+	ck_assert_int_eq(ed25519_verify(oldpub, (uint8_t *)msg, n,
+	    rot.audit[0].sig), 0);
+	ck_assert_int_eq(ed25519_verify(ks.ks_pub, (uint8_t *)msg, n,
+	    rot.audit[1].sig), 0);
+
+	/* keyd signs with the new key now */
+	memset(&req, 0, sizeof(req));
+	req.reqid = 7;
+	req.timestamp = fake_now;
+	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER,
+	    0, &req, sizeof(req), &kr), KEYD_SIGNED);
+	n = msg_heartbeat(msg, sizeof(msg), "relay-a", fake_now);
+	ck_assert_int_eq(ed25519_verify_hex(rot.new_public_key,
+	    (uint8_t *)msg, n, kr.kr_resp.signature), 0);
+	ck_assert_int_eq(ed25519_verify_hex(oldhex, (uint8_t *)msg, n,
+	    kr.kr_resp.signature), -1);
+	keyd_result_free(&kr);
+	keyd_state_wipe(&ks);
+}
+END_TEST
+
 START_TEST(test_keyfile)
 {
 	char		 path[64], err[512], pem[KEYD_KEYFILE_MAX + 2];
@@ -1549,6 +1675,7 @@ keyd_suite(void)
 
 	tc = tcase_create("keyfile");
 	tcase_add_test(tc, test_keyfile);
+	tcase_add_test(tc, test_rotate);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
