@@ -1047,7 +1047,7 @@ static void
 keyrot_start(uint32_t ctl_id)
 {
 	struct key_rotate_req	 req;
-	char			 path[PATH_MAX + 8];
+	char			 path[PATH_MAX + 8], oldp[PATH_MAX + 8];
 	int			 fd;
 
 	if (keyrot_ctl_id != 0 || !identity_sent) {
@@ -1056,14 +1056,25 @@ keyrot_start(uint32_t ctl_id)
 		return;
 	}
 	keyrot_path(path, sizeof(path), ".new");
-	/* a file left by a rotation that died before its rename */
-	if (unlink(path) == -1 && errno != ENOENT) {
-		ctl_answer(ctl_id, 0, "cannot remove a stale new key file");
+	keyrot_path(oldp, sizeof(oldp), ".old");
+	/*
+	 * The old key is kept first (a hard link: the key file exists under
+	 * its name at every moment), so that once keyd has switched only
+	 * the rename of the new file remains.  A .new file is left by a
+	 * rotation that died before its rename; a .old one by a rotation
+	 * whose peers did not all acknowledge, which is superseded now.
+	 */
+	if ((unlink(path) == -1 && errno != ENOENT) ||
+	    (unlink(oldp) == -1 && errno != ENOENT) ||
+	    link(conf->key_path, oldp) == -1) {
+		log_warn("key rotation: keep %s as %s", conf->key_path, oldp);
+		ctl_answer(ctl_id, 0, "cannot keep the old key file");
 		return;
 	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, S_IRUSR | S_IWUSR)) == -1) {
 		log_warn("key rotation: %s", path);
+		unlink(oldp);
 		ctl_answer(ctl_id, 0, "cannot create the new key file");
 		return;
 	}
@@ -1073,6 +1084,7 @@ keyrot_start(uint32_t ctl_id)
 		    sizeof(req.passphrase)) == -1) {
 			close(fd);
 			unlink(path);
+			unlink(oldp);
 			ctl_answer(ctl_id, 0, "cannot read the passphrase "
 			    "file");
 			return;
@@ -1109,6 +1121,7 @@ keyrot_done(struct imsg *imsg)
 	keyrot_path(oldp, sizeof(oldp), ".old");
 	if (!kr.ok) {
 		unlink(newp);
+		unlink(oldp);
 		snprintf(msg, sizeof(msg), "keyd: %s", kr.error);
 		ctl_answer(ctl_id, 0, msg);
 		return;
@@ -1118,13 +1131,11 @@ keyrot_done(struct imsg *imsg)
 	    sizeof(relay_pubkey)) == -1)
 		fatalx("keyd rotated from a key that was not ours");
 	/*
-	 * keyd signs with the new key from now on: the files must follow,
-	 * or the next start would bring back the old identity.
+	 * keyd signs with the new key from now on: the file must follow,
+	 * or the next start would bring back the old identity.  (If this
+	 * fails the daemon stops, and starts again with the old key, which
+	 * the peers still pin: they are told only below.)
 	 */
-	if (unlink(oldp) == -1 && errno != ENOENT)
-		fatal("key rotation: unlink %s", oldp);
-	if (link(conf->key_path, oldp) == -1)
-		fatal("key rotation: keep %s as %s", conf->key_path, oldp);
 	if (rename(newp, conf->key_path) == -1)
 		fatal("key rotation: rename %s", newp);
 	strlcpy(dir, conf->key_path, sizeof(dir));

@@ -6,7 +6,8 @@
 # signed record, re-pins A's key and keeps A active without a new
 # handshake; a heartbeat signed with A's old key is refused afterwards;
 # the audit log has both signatures; a record that does not start from
-# the pinned key is refused.
+# the pinned key is refused; with a peer down the old key file stays and
+# a second rotation is refused until the peers followed.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -193,5 +194,26 @@ check "after a restart A keeps the new key" \
     test "$(identity a | jq -r .public_key)" = "$NEWKEY"
 check "and B keeps A active" wait_for 10 bash -c \
     "[ \"\$('$BUILD/relayctl/relayctl' -s $T/b/relayd.sock -j show peer ${RID[a]} | jq -r '.state + \" \" + (.missed|tostring)')\" = 'active 0' ]"
+
+# --- a peer that cannot be told: the old key stays, no second rotation
+kill -TERM "${PID[b]}"
+wait_for 10 pid_gone "${PID[b]}"
+KEY2=$(identity a | jq -r .public_key)
+ctl a key rotate >"$T/rot2.out" 2>&1
+rc=$?
+sed 's/^/#   /' "$T/rot2.out"
+check "a rotation with the peer down still succeeds here" test "$rc" = 0
+check "and says the peer is retried" \
+    grep -q '0 of 1 peers re-pinned it, retrying' "$T/rot2.out"
+check "the identity changed again" \
+    test "$(identity a | jq -r .public_key)" != "$KEY2"
+check "relay.key.old keeps the key the peer pinned" \
+    test "$("$FEDSIGN" pub "$(seed_of "$T/a/relay.key.old")")" = "$KEY2"
+ctl a key rotate >"$T/rot3.out" 2>&1
+rc=$?
+check "a second rotation before the peers followed is refused" \
+    test "$rc" = 1
+check "saying why" grep -q 'have not all re-pinned the last key' \
+    "$T/rot3.out"
 
 summary

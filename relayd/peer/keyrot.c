@@ -229,7 +229,7 @@ keyrot_succession(const void *data, size_t len)
 	if ((rec = jcs_parse((const char *)data + sizeof(krd), krd.doclen,
 	    err, sizeof(err))) == NULL)
 		fatalx("IMSG_KEY_SUCCESSION: %s", err);
-	/* a rotation before the last one was told: the newest wins */
+	/* (the control socket refuses a rotation while one is told) */
 	kr_clear();
 	if (!kr.retry_set) {
 		evtimer_assign(&kr.retry, pp->evbase, kr_retry, NULL);
@@ -255,6 +255,21 @@ keyrot_succession(const void *data, size_t len)
 		kr_send(n);
 	if (kr.inflight == 0)
 		kr_round_done();
+}
+
+/* Peers of the last rotation still to re-pin, while they are retried. */
+int
+keyrot_pending(void)
+{
+	struct kr_note	*n;
+	int		 left = 0;
+
+	if (!kr.active)
+		return (0);
+	TAILQ_FOREACH(n, &kr.notes, entry)
+		if (!n->done)
+			left++;
+	return (left);
 }
 
 void

@@ -412,6 +412,14 @@ peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 	case IMSG_CTL_KEY_ROTATE:
 		if (imsg_get_len(imsg) != 0)
 			return (-1);
+		if (imsg_get_type(imsg) == IMSG_CTL_KEY_ROTATE &&
+		    keyrot_pending() > 0) {
+			/* those peers could never follow a second one */
+			control_end(c, 0, "peers have not all re-pinned the "
+			    "last key yet; rotate again once they have (see "
+			    "the log)");
+			return (0);
+		}
 		c->waiting = 1;
 		log_info("control: %s requested by uid %d pid %d",
 		    imsg_get_type(imsg) == IMSG_CTL_RELOAD ? "reload" :

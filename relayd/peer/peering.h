@@ -35,5 +35,6 @@ int	 peering_serving(char *, size_t);
 void	 keyrot_succession(const void *, size_t);
 void	 keyrot_inbound(int, struct fed_key_rotation *);
 void	 keyrot_shutdown(void);
+int	 keyrot_pending(void);
 
 #endif /* RELAYD_PEERING_H */
