@@ -119,11 +119,6 @@ int	 keyd_set_identity(struct keyd_state *, const struct cfg_identity *,
 void	 keyd_state_wipe(struct keyd_state *);
 
 /*
- * keyfile.c: a new key, written to an empty file (rotation)
- */
-EVP_PKEY *keyfile_create(int, const char *, const char *, char *, size_t);
-
-/*
  * rotate.c: relayctl key rotate (see struct key_rotated)
  */
 struct keyd_rotation {

@@ -85,29 +85,6 @@ keyfile_load(int fd, const char *path, const char *pass, size_t passlen,
 	return (keyfile_read(fd, st.st_size, path, pass, err, errlen));
 }
 
-/*
- * Key rotation: a new key into the empty file the parent created for it
- * (KEY_PATH.new); the same checks as at start-up, then the same write.
- */
-EVP_PKEY *
-keyfile_create(int fd, const char *path, const char *pass, char *err,
-    size_t errlen)
-{
-	struct stat	 st;
-
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
-		return (NULL);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size != 0 ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		snprintf(err, errlen, "%s: not an empty regular file of mode "
-		    "0600", path);
-		return (NULL);
-	}
-	return (keyfile_generate(fd, path, pass, err, errlen));
-}
-
 static EVP_PKEY *
 keyfile_generate(int fd, const char *path, const char *pass, char *err,
     size_t errlen)
