@@ -65,6 +65,12 @@ static void	 routed_status(struct proc *, struct proc_status *);
 static void	 routed_shutdown(struct proc *);
 static void	 agents_load(void);
 static void	 agents_poll(int, short, void *);
+static void	 ctl_release(void);
+static void	 ctl_done(struct imsgev *, uint32_t, int, const char *);
+static void	 ctl_show_routes(struct imsgev *, uint32_t,
+		    struct ctl_route_req *);
+static void	 ctl_show_graph(struct imsgev *, uint32_t,
+		    struct ctl_route_req *);
 
 static const struct proc_dispatch routed_dispatch[] = {
 	{ PROC_PARENT,		routed_dispatch_parent },
@@ -275,10 +281,90 @@ agents_loaded(struct ldg_agent_result *res)
 		dir.live = res->live;
 	}
 	dir.loaded = 1;
+	ctl_release();
 	if (dir.force)
 		agents_load();
 	if (dir.reqid == 0)
 		agents_poll_arm();
+}
+
+/*
+ * relayctl show routes / show graph that arrive before the local agents
+ * are loaded (start-up) are held, CTL_HOLD_SEC at most, so that the
+ * answer is the whole graph; more than CTL_HOLD_MAX are answered at
+ * once with what there is.
+ */
+#define CTL_HOLD_MAX	16
+#define CTL_HOLD_SEC	10
+
+struct ctl_hold {
+	int			 used;
+	struct imsgev		*iev;
+	uint32_t		 id;
+	uint32_t		 type;
+	struct ctl_route_req	 req;
+	struct event		 ev;
+};
+static struct ctl_hold	 holds[CTL_HOLD_MAX];
+
+static void
+ctl_serve(struct imsgev *iev, uint32_t id, uint32_t type,
+    struct ctl_route_req *req)
+{
+	if (type == IMSG_CTL_SHOW_ROUTES)
+		ctl_show_routes(iev, id, req);
+	else
+		ctl_show_graph(iev, id, req);
+}
+
+static void
+ctl_hold_expired(int fd, short event, void *arg)
+{
+	struct ctl_hold	*h = arg;
+
+	h->used = 0;
+	ctl_done(h->iev, h->id, 0, "the local agents are not loaded yet "
+	    "(not ready within 10 s)");
+}
+
+static void
+ctl_hold(struct imsgev *iev, uint32_t id, uint32_t type,
+    struct ctl_route_req *req)
+{
+	struct timeval	 tv = { CTL_HOLD_SEC, 0 };
+	size_t		 i;
+
+	for (i = 0; i < CTL_HOLD_MAX; i++)
+		if (!holds[i].used)
+			break;
+	if (dir.loaded || i == CTL_HOLD_MAX) {
+		ctl_serve(iev, id, type, req);
+		return;
+	}
+	holds[i].used = 1;
+	holds[i].iev = iev;
+	holds[i].id = id;
+	holds[i].type = type;
+	holds[i].req = *req;
+	evtimer_assign(&holds[i].ev, routed.evbase, ctl_hold_expired,
+	    &holds[i]);
+	evtimer_add(&holds[i].ev, &tv);
+	log_debug("control request %u held until the agents are loaded", id);
+}
+
+static void
+ctl_release(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < CTL_HOLD_MAX; i++) {
+		if (!holds[i].used)
+			continue;
+		evtimer_del(&holds[i].ev);
+		holds[i].used = 0;
+		ctl_serve(holds[i].iev, holds[i].id, holds[i].type,
+		    &holds[i].req);
+	}
 }
 
 static int
@@ -474,10 +560,7 @@ routed_dispatch_other(struct imsgev *iev, struct imsg *imsg)
 			fatalx("bad control request from %s",
 			    proc_name(iev->peer));
 		req.capability[sizeof(req.capability) - 1] = '\0';
-		if (type == IMSG_CTL_SHOW_ROUTES)
-			ctl_show_routes(iev, imsg_get_id(imsg), &req);
-		else
-			ctl_show_graph(iev, imsg_get_id(imsg), &req);
+		ctl_hold(iev, imsg_get_id(imsg), type, &req);
 		return (0);
 	}
 	return (-1);

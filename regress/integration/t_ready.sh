@@ -5,8 +5,8 @@
 # readiness (10 s at most) instead of failing:
 #  - relayd started as a daemon, then at once `relayctl show peers' and
 #    `relayctl peer add', as a script of a new user would: both work;
-#  - a command sent before the database exists waits and is served once
-#    it does; /health says 503 meanwhile;
+#  - commands sent before the database exists (show peers, show routes)
+#    wait and are served once it does; /health says 503 meanwhile;
 #  - with the database missing for good it fails after 10 s, naming what
 #    was missing.
 set -u
@@ -83,6 +83,9 @@ wait_for 30 test -S "$T/d/relayd.sock"
 ( relayctl -s "$T/d/relayd.sock" -j show peers >"$T/d.peers" \
     2>"$T/d.err"; echo $? >"$T/d.rc" ) &
 track_pid $!
+( relayctl -s "$T/d/relayd.sock" -j show routes >"$T/d.routes" \
+    2>"$T/d.rerr"; echo $? >"$T/d.rrc" ) &
+track_pid $!
 # --- C: the database never comes
 start_relay c
 wait_for 30 test -S "$T/c/relayd.sock"
@@ -104,6 +107,10 @@ check "it is served once the database is there" \
     wait_for 15 test -s "$T/d.rc"
 check "and succeeded" test "$(cat "$T/d.rc" 2>/dev/null)" = 0
 check "with the peer table" jq -e '.peers == []' "$T/d.peers"
+check "an early show routes is served too" wait_for 15 test -s "$T/d.rrc"
+check "and succeeded" test "$(cat "$T/d.rrc" 2>/dev/null)" = 0
+sed 's/^/#   /' "$T/d.rerr"
+check "with routed's answer" jq -e 'type == "object"' "$T/d.routes"
 check "/health is 200 then" wait_for 15 http_healthy "$UD"
 check "and every engine says ok" jq -e '.status == "ok" and
     .checks.peer == "ok" and .checks.routed == "ok" and

@@ -396,6 +396,7 @@ status_start(struct ctl_conn *c)
 int
 peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 {
+	char	why[200];
 	int	v, rc;
 
 	if ((rc = peering_ctl(c, imsg)) != 1)
@@ -433,6 +434,14 @@ peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 		/* routed answers; see peer_routed_ctl() */
 		if (imsg_get_len(imsg) != sizeof(struct ctl_route_req))
 			return (-1);
+		/* the peers are in routed's graph once the table is loaded */
+		if (!peering_serving(why, sizeof(why))) {
+			if (control_may_wait(c))
+				return (CTL_DEFER);
+			control_end(c, 0, "the peer table is not loaded yet "
+			    "(not ready within 10 s)");
+			return (0);
+		}
 		c->waiting = 1;
 		if (proc_compose(&peer, PROC_ROUTED, 0, imsg_get_type(imsg),
 		    c->id, -1, imsg->data, imsg_get_len(imsg)) == -1)
