@@ -25,6 +25,8 @@
 
 #include "audit.h"
 #include "conf.h"
+#include "crypto.h"
+#include "encoding.h"
 #include "imsg.h"
 #include "parser.h"
 #include "relayd_imsg.h"
@@ -480,25 +482,109 @@ run_show_key(struct imsgbuf *ibuf, int json)
 	return (ret);
 }
 
+/*
+ * Key rotations in a chain that verified: the two lines of kind
+ * succession (old key, then new key) must have the same time and
+ * digest, the digest must be the SHA-256 of the succession record built
+ * from their keys and time, and each signature must verify with its
+ * line's key.  Returns the number of rotations, or -1 with the line.
+ */
+static int
+verify_successions(FILE *f, size_t *badline, char *err, size_t errlen)
+{
+	struct key_audit	 a, prev;
+	uint8_t			 h[AUDIT_HASH_LEN], digest[SHA256_LEN];
+	char			*line = NULL, oldhex[65], newhex[65], msg[512];
+	size_t			 cap = 0, n = 0;
+	ssize_t			 len;
+	int			 have = 0, count = 0, m;
+
+	while ((len = getline(&line, &cap, f)) > 0) {
+		n++;
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (audit_parse(line, (size_t)len, h, &a, err, errlen) == -1)
+			goto bad;
+		if (a.kind != KEY_KIND_SUCCESSION) {
+			if (have) {
+				snprintf(err, errlen, "a key succession "
+				    "line without its new key's line");
+				goto bad;
+			}
+			continue;
+		}
+		if (!have) {
+			prev = a;
+			have = 1;
+			continue;
+		}
+		have = 0;
+		hex_encode(prev.key, sizeof(prev.key), oldhex);
+		hex_encode(a.key, sizeof(a.key), newhex);
+		if (a.time_ms != prev.time_ms ||
+		    memcmp(a.digest, prev.digest, sizeof(a.digest)) != 0 ||
+		    (m = msg_succession(msg, sizeof(msg), oldhex, newhex,
+		    a.time_ms)) == -1) {
+			snprintf(err, errlen, "the two key succession lines "
+			    "do not belong together");
+			goto bad;
+		}
+		sha256(msg, (size_t)m, digest);
+		if (memcmp(digest, a.digest, sizeof(digest)) != 0 ||
+		    ed25519_verify(prev.key, (uint8_t *)msg, (size_t)m,
+		    prev.sig) == -1 ||
+		    ed25519_verify(a.key, (uint8_t *)msg, (size_t)m,
+		    a.sig) == -1) {
+			snprintf(err, errlen, "key succession %.16s... -> "
+			    "%.16s... does not verify", oldhex, newhex);
+			goto bad;
+		}
+		count++;
+	}
+	free(line);
+	if (have) {
+		*badline = n;
+		snprintf(err, errlen, "a key succession line without its new "
+		    "key's line");
+		return (-1);
+	}
+	return (count);
+ bad:
+	free(line);
+	*badline = n;
+	return (-1);
+}
+
 static int
 run_verify_audit(const char *path, int json)
 {
 	FILE	*f;
 	char	 errbuf[256];
 	size_t	 nlines = 0, badline = 0;
-	int	 ok;
+	int	 ok, rotations = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		warn("%s", path);
 		return (1);
 	}
 	ok = audit_verify(f, &nlines, &badline, errbuf, sizeof(errbuf)) == 0;
+	if (ok) {
+		rewind(f);
+		rotations = verify_successions(f, &badline, errbuf,
+		    sizeof(errbuf));
+		ok = rotations >= 0;
+	}
 	fclose(f);
 	if (json)
-		print_json(json_pack("{s:s,s:b,s:I,s:o?,s:s?}",
+		print_json(json_pack("{s:s,s:b,s:I,s:i,s:o?,s:s?}",
 		    "file", path, "valid", ok, "records", (json_int_t)nlines,
+		    "key_rotations", ok ? rotations : 0,
 		    "bad_line", ok ? NULL : json_integer(badline),
 		    "error", ok ? NULL : errbuf));
+	else if (ok && rotations > 0)
+		printf("%s: %zu records, hash chain intact, %d key "
+		    "rotation%s verified\n", path, nlines, rotations,
+		    rotations == 1 ? "" : "s");
 	else if (ok)
 		printf("%s: %zu records, hash chain intact\n", path, nlines);
 	else

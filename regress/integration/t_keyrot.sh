@@ -184,7 +184,34 @@ AUDIT1=$(wc -l <"$T/a/sign.log")
 check "the audit log has the two succession signatures" \
     test "$(tail -n $((AUDIT1 - AUDIT0)) "$T/a/sign.log" |
     grep -c 'kind=succession')" = 2
-check "the audit chain verifies" ctl a verify audit "$T/a/sign.log"
+check "the audit chain verifies, with the rotation's signatures" \
+    grep -q '1 key rotation verified' <(ctl a verify audit "$T/a/sign.log")
+# rechain FILE: the lines of FILE, each prev= set to the hash of the line
+# before (a log rewritten by someone who can also fix the chain)
+rechain() {
+	local prev line
+	prev=$(printf '%064d' 0)
+	while IFS= read -r line; do
+		line="prev=$prev ${line#* }"
+		printf '%s\n' "$line"
+		prev=$(printf '%s' "$line" | sha256sum | cut -d' ' -f1)
+	done <"$1"
+}
+grep 'kind=succession' "$T/a/sign.log" >"$T/succ.lines"
+rechain "$T/succ.lines" >"$T/succ.log"
+check "the two succession lines verify on their own" \
+    grep -q '1 key rotation verified' <(ctl a verify audit "$T/succ.log")
+K1=$(sed -n '1s/.* key=//p' "$T/succ.lines")
+K2=$(sed -n '2s/.* key=//p' "$T/succ.lines")
+sed -e "1s/key=$K1/key=$K2/" -e "2s/key=$K2/key=$K1/" "$T/succ.lines" \
+    >"$T/swap.lines"
+rechain "$T/swap.lines" >"$T/swap.log"
+check "with the keys swapped (chain fixed) verify audit fails" \
+    bash -c "! '$BUILD/relayctl/relayctl' verify audit '$T/swap.log'"
+check "naming the rotation" grep -q 'does not verify' \
+    <("$BUILD/relayctl/relayctl" verify audit "$T/swap.log" 2>&1)
+check "the audit names the old key then the new key" \
+    test "$K1/$K2" = "${KEY[a]}/$NEWKEY"
 
 # --- restart: the new key stays
 kill -TERM "${PID[a]}"
