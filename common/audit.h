@@ -32,7 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "relayd_imsg.h"
+#include "keyd_imsg.h"
 
 #define AUDIT_HASH_LEN	32
 #define AUDIT_LINE_MAX	512	/* longest valid line is under 400 bytes */
