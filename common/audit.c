@@ -290,9 +290,53 @@ read_line(FILE *fp, char *buf, size_t size, size_t *len)
 	return (*len == 0 ? LINE_EOF : LINE_TORN);
 }
 
+/*
+ * A checkpoint line (keyd.8, "Audit log"): keyd signed
+ *	{"head":prev,"public_key":key,"suite":...,"timestamp":time,
+ *	 "type":"audit-checkpoint"}
+ * in canonical form, prev being the line's own prev field and key the
+ * public key the line carries in its digest field.  One key throughout,
+ * and the one given when there is one.
+ */
+static int
+checkpoint_ok(const uint8_t prev[AUDIT_HASH_LEN], const struct key_audit *a,
+    struct audit_seal *seal, char *err, size_t errlen)
+{
+	char	 msg[512], head[2 * AUDIT_HASH_LEN + 1], key[65];
+	int	 n;
+
+	if (a->requester != PROC_KEYD) {
+		audit_err(err, errlen, "checkpoint not made by keyd");
+		return (-1);
+	}
+	if (seal->checkpoints == 0 && seal->key == NULL)
+		memcpy(seal->seen_key, a->digest, sizeof(seal->seen_key));
+	else if (memcmp(seal->key != NULL ? seal->key : seal->seen_key,
+	    a->digest, sizeof(a->digest)) != 0) {
+		audit_err(err, errlen, "checkpoint signed by another key");
+		return (-1);
+	}
+	memcpy(seal->seen_key, a->digest, sizeof(seal->seen_key));
+	hex_encode(prev, AUDIT_HASH_LEN, head);
+	hex_encode(a->digest, sizeof(a->digest), key);
+	n = snprintf(msg, sizeof(msg), "{\"head\":\"%s\",\"public_key\":"
+	    "\"%s\",\"suite\":\"%s\",\"timestamp\":%" PRId64 ",\"type\":"
+	    "\"audit-checkpoint\"}", head, key, SUITE_JCS_HEX, a->time_ms);
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    ed25519_verify(a->digest, (const uint8_t *)msg, (size_t)n,
+	    a->sig) == -1) {
+		audit_err(err, errlen, "checkpoint signature does not verify: "
+		    "the lines before it were changed");
+		return (-1);
+	}
+	seal->checkpoints++;
+	seal->unsealed = 0;
+	return (0);
+}
+
 int
-audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
-    size_t errlen)
+audit_verify(FILE *fp, struct audit_seal *seal, size_t *nlines,
+    size_t *badline, char *err, size_t errlen)
 {
 	char		 line[AUDIT_LINE_MAX + 1];
 	char		 perr[128];
@@ -303,6 +347,10 @@ audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
 	*nlines = 0;
 	*badline = 0;
 	memset(expect, 0, sizeof(expect));	/* first line: all zeros */
+	if (seal != NULL) {
+		seal->checkpoints = seal->unsealed = 0;
+		memset(seal->seen_key, 0, sizeof(seal->seen_key));
+	}
 
 	for (;;) {
 		switch (read_line(fp, line, sizeof(line), &len)) {
@@ -345,6 +393,16 @@ audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
 			*badline = lineno;
 			return (-1);
 		}
+		if (seal != NULL && a.kind == KEY_KIND_CHECKPOINT) {
+			if (checkpoint_ok(prev, &a, seal, perr,
+			    sizeof(perr)) == -1) {
+				audit_err(err, errlen, "line %zu: %s", lineno,
+				    perr);
+				*badline = lineno;
+				return (-1);
+			}
+		} else if (seal != NULL)
+			seal->unsealed++;
 		audit_line_hash(line, len, expect);
 		*nlines = lineno;
 	}

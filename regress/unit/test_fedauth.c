@@ -769,19 +769,19 @@ START_TEST(small_rules)
 	ck_assert_int_eq(fedauth_spec_major_ok("1.4"), 0);
 	ck_assert_int_eq(fedauth_spec_major_ok(""), 0);
 
-	ck_assert_int_eq(fedauth_nonce_ok(NONCE_A), 1);
-	ck_assert_int_eq(fedauth_nonce_ok(""), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a b"), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a|b"), 0);
+	ck_assert_int_eq(nonce_valid(NONCE_A), 1);
+	ck_assert_int_eq(nonce_valid(""), 0);
+	ck_assert_int_eq(nonce_valid("a b"), 0);
+	ck_assert_int_eq(nonce_valid("a|b"), 0);
 	{
 		char	 n[200];
 
 		memset(n, 'n', sizeof(n));
 		n[128] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 1);
+		ck_assert_int_eq(nonce_valid(n), 1);
 		n[128] = 'n';
 		n[129] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 0);
+		ck_assert_int_eq(nonce_valid(n), 0);
 	}
 
 	ck_assert_int_eq(fedauth_url_ok("https://a.example"), 1);
