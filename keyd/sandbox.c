@@ -78,9 +78,14 @@ keyd_seccomp(void)
 	static const int	 futex_ops[] = {
 		FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET
 	};
-	/* glibc malloc: private anonymous memory, maybe reserved lazily */
-	const uint64_t		 map_ok = MAP_PRIVATE | MAP_ANONYMOUS |
-	    MAP_NORESERVE;
+	/*
+	 * glibc malloc: private anonymous memory (no file, nothing shared),
+	 * maybe reserved lazily: every flag but MAP_NORESERVE must be
+	 * exactly these two.
+	 */
+	const uint64_t		 map_mask = ~(uint64_t)MAP_NORESERVE &
+	    0xffffffffULL;
+	const uint64_t		 map_want = MAP_PRIVATE | MAP_ANONYMOUS;
 	const uint64_t		 prot_ok = PROT_READ | PROT_WRITE;
 	const uint64_t		 futex_mask =
 	    ~(uint64_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) &
@@ -115,15 +120,18 @@ keyd_seccomp(void)
 	 * gives when it trims or frees; other advice fails.
 	 */
 	ALLOW(brk);
-	ALLOW_IF(mmap, MASKED(2, ~prot_ok, 0), MASKED(3, ~map_ok, 0));
+	ALLOW_IF(mmap, MASKED(2, ~prot_ok, 0), MASKED(3, map_mask, map_want));
 	ALLOW_IF(mprotect, MASKED(2, ~prot_ok, 0));
 	ALLOW(munmap);
 	ALLOW(mremap);
-	ALLOW_IF(madvise, EQ(2, MADV_DONTNEED));
-	ALLOW_IF(madvise, EQ(2, MADV_FREE));
-	ALLOW_IF(madvise, EQ(2, MADV_NORMAL));
-	rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), "madvise", 0,
-	    NULL);
+	for (i = 0; i <= MADV_FREE; i++)
+		if (i == MADV_NORMAL || i == MADV_DONTNEED || i == MADV_FREE)
+			ALLOW_IF(madvise, EQ(2, i));
+		else
+			rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise),
+			    "madvise", 1, (struct scmp_arg_cmp[]){ EQ(2, i) });
+	rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(madvise), "madvise", 1,
+	    (struct scmp_arg_cmp[]){ CMP(2, SCMP_CMP_GT, MADV_FREE, 0) });
 
 	/* the clock (signed time stamps, logs) and OpenSSL's DRBG */
 	ALLOW(clock_gettime);

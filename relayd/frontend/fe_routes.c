@@ -124,6 +124,16 @@ fe_cleanup(void)
 void
 fe_set_conf(const struct cfg_global *g)
 {
+	int	 d;
+
+	/* keyd signs the new claims: cached documents have the old ones */
+	if (fe->have_conf && memcmp(&fe->conf, g, sizeof(*g)) != 0)
+		for (d = 0; d < FE_DOC_MAX; d++) {
+			free(fe->docs[d].doc);
+			free(fe->docs[d].content);
+			fe->docs[d].doc = fe->docs[d].content = NULL;
+			fe->docs[d].doclen = fe->docs[d].contentlen = 0;
+		}
 	fe->conf = *g;
 	fe->have_conf = 1;
 	if (fe->http != NULL)
