@@ -701,6 +701,17 @@ START_TEST(propose_fields)
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 400);
 	ck_assert_str_eq(err, "display_name must be text of 1 to 64 bytes");
+	/* keyd.8's text rule: no C1, bidi override or lone surrogate */
+	json_object_set_new(o, "display_name", json_string("evil\xe2\x80\xae"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name", json_string("a\xc2\x85"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name",
+	    json_stringn_nocheck("a\xed\xa0\x80", 4));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
 	json_object_set_new(o, "display_name", json_null());
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 0);
