@@ -37,8 +37,13 @@
 #define KEYD_HANDSHAKES		64	/* announced, not yet challenged */
 #define KEYD_HANDSHAKE_MS	(60 * 1000)	/* an announcement lives */
 #define KEYD_CHECKPOINT_EVERY	256	/* records between checkpoints */
-#define KEYD_RATE		200	/* signatures/s per requester ... */
+/* Signing rate per requester (-D them for a benchmark build). */
+#ifndef KEYD_RATE
+#define KEYD_RATE		200	/* signatures a second ... */
+#endif
+#ifndef KEYD_BURST
 #define KEYD_BURST		1000	/* ... after a burst of this many */
+#endif
 
 struct keyd_handshake {
 	char		 relay_id[RELAY_ID_MAX];
