@@ -23,7 +23,7 @@ struct sandbox_state {
 	int		 no_new_privs;
 	int		 seccomp;	/* 0 off, 2 filter (as in /proc status) */
 	int		 landlock;	/* ABI version in force, 0 none */
-	int		 dumpable;	/* PR_GET_DUMPABLE after the drop */
+	int		 dumpable;	/* PR_GET_DUMPABLE, after the drop */
 };
 
 /* chroot (NULL or "" = none) and switch to user (NULL = stay). */

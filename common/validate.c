@@ -148,7 +148,8 @@ claims_usable(const struct cfg_global *g, int kind, char *err, size_t len)
 	/* the manifest's longest endpoint must be a URL keyd signs too */
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", g->endpoint,
 	    kind == KEY_KIND_MANIFEST ? "/.well-known/mesh-manifest.json" :
-	    "") >= sizeof(url) || !token_valid(g->endpoint, RELAY_URL_MAX - 1) ||
+	    "") >= sizeof(url) ||
+	    !token_valid(g->endpoint, RELAY_URL_MAX - 1) ||
 	    !token_valid(url, RELAY_URL_MAX - 1))
 		return (verr(err, len, "relay endpoint not configured or "
 		    "too long"));

@@ -405,7 +405,8 @@ keyd_handle(struct keyd_state *ks, uint32_t type, enum proc_id from,
 				    "or endpoint", i));
 		}
 	}
-	if ((row->kind == KEY_KIND_METADATA || row->kind == KEY_KIND_MANIFEST) &&
+	if ((row->kind == KEY_KIND_METADATA ||
+	    row->kind == KEY_KIND_MANIFEST) &&
 	    !claims_usable(&ks->ks_conf, row->kind, err, sizeof(err)))
 		return (refuse(kr, "configuration: %s", err));
 
