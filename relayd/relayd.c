@@ -564,7 +564,7 @@ maybe_send_identity(void)
 /*
  * Records up to seq are written and, unless seq is 0 (start-up: the head
  * of the existing log), synced: keyd releases the signatures they cover.
- * One fsync per batch: audit_flush() runs once libevent has dispatched
+ * One fdatasync per batch: audit_flush() runs once libevent has dispatched
  * every message that arrived together.
  */
 static void
@@ -572,8 +572,9 @@ audit_ack(uint64_t seq)
 {
 	struct key_audit_ack	 ack;
 
-	if (seq != 0 && fsync(audit_fd) == -1)
-		fatal("audit log %s: fsync", conf->audit_log);
+	/* appends: the data and the file size, which fdatasync covers */
+	if (seq != 0 && fdatasync(audit_fd) == -1)
+		fatal("audit log %s: fdatasync", conf->audit_log);
 	memset(&ack, 0, sizeof(ack));
 	ack.seq = seq;
 	memcpy(ack.head, audit_prev, sizeof(ack.head));
