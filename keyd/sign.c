@@ -407,8 +407,11 @@ keyd_handle(struct keyd_state *ks, uint32_t type, enum proc_id from,
 	}
 	if ((row->kind == KEY_KIND_METADATA ||
 	    row->kind == KEY_KIND_MANIFEST) &&
-	    !claims_usable(&ks->ks_conf, row->kind, err, sizeof(err)))
+	    !claims_usable(&ks->ks_conf, row->kind, err, sizeof(err))) {
+		/* a reload may reach the frontend first: not counted */
+		kr->kr_soft = 1;
 		return (refuse(kr, "configuration: %s", err));
+	}
 
 	return (sign_row(ks, row, &b, from, instance, kr));
 }

@@ -783,8 +783,10 @@ START_TEST(test_metadata)
 	conf_b(&g);
 	g.fee_ppm = 1000001;
 	keyd_set_conf(&ks, &g);
-	expect_refused(do_sign_peers(&ks, 3, NULL, 0, &kr), &kr,
-	    "fee above 100 %");
+	ck_assert_int_eq(do_sign_peers(&ks, 3, NULL, 0, &kr), KEYD_REFUSED);
+	/* the configuration, not the requester: not counted */
+	ck_assert_int_eq(kr.kr_soft, 1);
+	expect_refused(KEYD_REFUSED, &kr, "fee above 100 %");
 	keyd_state_wipe(&ks);
 }
 END_TEST
