@@ -52,7 +52,8 @@ static const char *const hb_labels[METRICS_HB_MAX] = {
 	[METRICS_HB_SENT] = "sent",
 	[METRICS_HB_ANSWERED] = "answered",
 	[METRICS_HB_MISSED] = "missed",
-	[METRICS_HB_RECEIVED] = "received"
+	[METRICS_HB_RECEIVED] = "received",
+	[METRICS_HB_LIMITED] = "limited"
 };
 static const char *const hs_labels[METRICS_HS_MAX] = {
 	[METRICS_HS_ACTIVE] = "active",
@@ -287,7 +288,8 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 
 	metrics_head(b, "relayd_peer_heartbeats_total", "counter",
 	    "Heartbeats: sent to peers, answered with a verified "
-	    "signature, missed, and received from peers.");
+	    "signature, missed, received from peers, and limited (answered "
+	    "429, not counted as missed).");
 	for (k = 0; k < METRICS_HB_MAX; k++)
 		evbuffer_add_printf(b, "relayd_peer_heartbeats_total{"
 		    "result=\"%s\"} %llu\n", hb_labels[k],

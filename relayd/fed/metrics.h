@@ -74,6 +74,7 @@ enum metrics_hb {
 	METRICS_HB_ANSWERED,		/* ... answered and verified */
 	METRICS_HB_MISSED,		/* ... failed, timed out, bad answer */
 	METRICS_HB_RECEIVED,		/* inbound, authenticated */
+	METRICS_HB_LIMITED,		/* outbound answered 429, not missed */
 	METRICS_HB_MAX
 };
 enum metrics_hs {
