@@ -152,7 +152,8 @@ static void	 free_macros(void);
 %token	ENDPOINT EXPIRE FEDERATION FEE FILENAME HANDSHAKE HEARTBEAT HOPS INCLUDE
 %token	INTERVAL KEY
 %token	LATENCY LEXICOGRAPHIC LIMIT LIST LISTEN LOG MANUAL MAXIMUM NAME ON
-%token	PASSPHRASE PEERS PENDING PER PORT PREFORK PRIVATE PUBLIC QUERY RANKING RATE
+%token	PASSPHRASE PEERS PENDING PER PORT PREFORK PRIVATE PUBLIC QUERY RANKING
+%token	RATE
 %token	RELIABILITY REMOVE RISK ROUTING SCHEME SIZE SOCKET SUSPEND TLS TRUST TTL
 %token	USER WEIGHT WEIGHTED
 %token	ERROR
@@ -510,7 +511,7 @@ fedopt		: ENABLE			{ conf->g.fed_enable = 1; }
 			conf->g.fed_max_pending = $3;
 		}
 		| PENDING EXPIRE duration {
-			if (duration_range($3, 60 * 1000, 720ULL * 3600 * 1000,
+			if (duration_range($3, 1000, 720ULL * 3600 * 1000,
 			    "pending expire") == -1)
 				YYERROR;
 			conf->g.fed_pending_expire_ms = $3;

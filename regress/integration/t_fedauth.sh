@@ -21,6 +21,7 @@ DEAD="http://127.0.0.1:$(free_port)"
 write_conf r "$PORT" "federation {
 	enable
 	accept auto
+	$FED_LOOPBACK
 	heartbeat interval 1h
 	rate limit 20 per 1m
 }"

@@ -56,6 +56,7 @@ conf() {
 	RELAY_DB=relay_$name write_conf "$name" "${PORT[$name]}" \
 	    "federation {
 	enable
+	$FED_LOOPBACK
 	heartbeat interval 200ms
 	rate limit 100000 per 1m
 $(printf '\t%s\n' "$@")

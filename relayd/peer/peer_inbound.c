@@ -192,7 +192,7 @@ fed_propose(int inst, struct fed_propose *fp)
 	memset(&res, 0, sizeof(res));
 	if ((status = propose_check(&env, fp, &old, now, &res, &af)) != 0) {
 		if (af == PROPOSE_LIMITED)
-			metrics_peer_limited();
+			metrics_handshake_limited();
 		else if (af >= 0)
 			metrics_auth_failure(af);
 		if (status != 429 && status != 503)

@@ -547,7 +547,7 @@ hs_gate(int inst, const struct fed_hdr *h, int64_t now)
 	if (budget_hit(&hs_budget, now, cfg.fed_hs_limit,
 	    cfg.fed_hs_window_ms, &retry) == 0)
 		return (0);
-	metrics_peer_limited();
+	metrics_handshake_limited();
 	snprintf(err, sizeof(err), "Handshake limit exceeded on this relay "
 	    "(%u per %us), retry after %us", cfg.fed_hs_limit,
 	    cfg.fed_hs_window_ms / 1000, retry);
