@@ -236,6 +236,15 @@ if getent hosts "$HN" | grep -q '^127\.'; then
 	check "D: peer add of a name resolving to 127.x is refused" \
 	    jq -e '.ok == false and (.message | test("loopback"))' \
 	    "$T/add.json"
+	# C allows loopback: the name resolves, C connects to the address
+	# it checked, and D refuses C's own loopback endpoint
+	N1=$(identity_fetches d)
+	ctl c -j peer add "http://$HN:${PORT[d]}" >"$T/add.json" 2>&1
+	check "C: peer add of http://$HN reaches D (resolved, then checked)" \
+	    wait_for 10 grew d "$N1"
+	check "... whose policy refuses C's loopback endpoint (403)" \
+	    jq -e '.ok == false and (.message | test("endpoint policy"))' \
+	    "$T/add.json"
 else
 	ok "# skip: $HN does not resolve to a loopback address"
 fi
