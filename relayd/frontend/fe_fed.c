@@ -486,7 +486,11 @@ fe_fed_hdr(struct fed_hdr *h, const char *addr, const struct fedauth_cred *c)
 	}
 }
 
-/* Hands a request to the peer engine and parks it; takes q. */
+/*
+ * Hands a request to the peer engine and parks it; takes q.
+ * Unauthenticated requests (propose, confirm) may take only half of the
+ * waiting slots, so that they cannot crowd out peers' requests.
+ */
 static void
 fe_fed_send(struct http_req *hr, struct fe_fedq *q, uint32_t type,
     const void *data, size_t len)
@@ -494,10 +498,12 @@ fe_fed_send(struct http_req *hr, struct fe_fedq *q, uint32_t type,
 	struct http_req	*w;
 	struct iovec	 iov;
 	size_t		 n = 0;
+	int		 authed;
 
+	authed = type != IMSG_FED_PROPOSE && type != IMSG_FED_CONFIRM;
 	TAILQ_FOREACH(w, &fe_fedwait, wentry)
 		n++;
-	if (n >= FE_FED_WAIT_MAX) {
+	if (n >= FE_FED_WAIT_MAX || (!authed && n >= FE_FED_WAIT_MAX / 2)) {
 		free(q);
 		fe_fed_unavail(hr, FE_FED_RETRY_S, "too many federation "
 		    "requests in progress");
