@@ -192,6 +192,16 @@ sed -i "s/\"nonce\":\"[0-9a-f]*\"/\"nonce\":\"$(openssl rand -hex 32)\"/; s/\"re
 check "... while another source still gets a handshake (was 503)" \
     test "$(post 127.0.0.1 c /federation/v1/peer/propose "$T/legit.json")" \
     = 200
+# 40 proposes from 40 prefixes: the table of 32 makes room, oldest first
+for i in $(seq 1 40); do
+	echo '{"display_name":"x","endpoint_url":"'"$DEAD"'","nonce":"'"$(openssl rand -hex 32)"'","public_key":"'"$(openssl rand -hex 32)"'","relay_id":"'"$(uuid_relay)"'","spec_version":"motebit/relay-federation@1.4"}' \
+	    >"$T/hs.json"
+	post "127.75.$i.1" c /federation/v1/peer/propose "$T/hs.json"
+	echo
+done >"$T/codes2d"
+check "40 proposes from 40 sources: all 200, the oldest handshakes give way" \
+    test "$(grep -cx 200 "$T/codes2d")" = 40
+check "... C logged it" grep -q "gave way to a newer handshake" "$T/c/log"
 # pending expire
 conf c "accept manual" "$FED_LOOPBACK" "max peers 10" "max pending 6" \
     "heartbeat interval 1h" "handshake limit 100000 per 1m" \

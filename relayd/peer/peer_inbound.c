@@ -70,9 +70,9 @@ count_handshakes_from(const char *src)
 	return (n);
 }
 
-/* The oldest unconfirmed inbound handshake other than keep's goes. */
-static void
-drop_oldest_handshake(struct peer *keep)
+/* The oldest unconfirmed inbound handshake other than keep, or NULL. */
+static struct peer *
+oldest_handshake(struct peer *keep)
 {
 	struct peer	*p, *old = NULL;
 
@@ -80,9 +80,7 @@ drop_oldest_handshake(struct peer *keep)
 		if (p != keep && peer_unconfirmed(&p->r.e) && p->op == NULL &&
 		    (old == NULL || p->r.created < old->r.created))
 			old = p;
-	if (old != NULL)
-		peer_drop_handshake(old, "gave way to a newer handshake (the "
-		    "table of unconfirmed handshakes is full)");
+	return (old);
 }
 
 /*
@@ -126,9 +124,10 @@ fed_propose(int inst, struct fed_propose *fp)
 	struct propose_old	 old;
 	struct fed_result	 res;
 	struct peer_url		 eu;
-	struct peer		*p;
+	struct peer		*p, *victim = NULL;
 	char			 err[128], src[64];
 	int64_t			 now = now_ms();
+	uint32_t		 nhs;
 	int			 status, af;
 
 	hdr_terminate(&fp->hdr);
@@ -174,18 +173,21 @@ fed_propose(int inst, struct fed_propose *fp)
 	fedauth_prefix(fp->hdr.remote_addr, src, sizeof(src));
 
 	p = peer_find(fp->relay_id);
-	/* a full handshake table: the oldest unconfirmed one gives way */
+	/*
+	 * A full handshake table: the oldest unconfirmed handshake gives way
+	 * to this one, if this one passes every other check.
+	 */
+	nhs = count_handshakes();
 	if ((p == NULL || !peer_unconfirmed(&p->r.e)) &&
-	    count_handshakes() >= PEER_HANDSHAKES_MAX &&
-	    count_handshakes_from(src) < PEER_HANDSHAKES_SRC)
-		drop_oldest_handshake(p);
+	    nhs >= PEER_HANDSHAKES_MAX && (victim = oldest_handshake(p)) != NULL)
+		nhs--;
 	memset(&env, 0, sizeof(env));
 	env.own_id = ident.relay_id;
 	env.enabled = cfg.fed_enable;
 	env.rules = &rules;
 	env.max_peers = cfg.fed_max_peers;
 	env.npeers = count_peers();
-	env.nhandshakes = count_handshakes();
+	env.nhandshakes = nhs;
 	env.nsrc_handshakes = count_handshakes_from(src);
 	old.e = p != NULL ? &p->r.e : NULL;
 	old.cooldown_until = p != NULL ? p->r.cooldown_until : 0;
@@ -215,6 +217,9 @@ fed_propose(int inst, struct fed_propose *fp)
 		    "%s is in progress here", fp->relay_id);
 		return;
 	}
+	if (victim != NULL)
+		peer_drop_handshake(victim, "gave way to a newer handshake (the "
+		    "table of unconfirmed handshakes is full)");
 	if (p != NULL) {
 		if (p->op != NULL)
 			op_finish(p->op, 0, "interrupted by a new propose");
