@@ -352,6 +352,7 @@ for pair in "a b" "b a"; do
 	    show peer '${RID[$2]}' | jq -e '.state == \"active\" and .missed == 0'"
 done
 for r in a b; do
+	echo "# $r: $(($(metric "$r" 'relayd_peer_heartbeats_total{result="answered"}') - ANS0[$r])) heartbeat rounds answered during the floods, $(($(metric "$r" 'relayd_peer_heartbeats_total{result="missed"}') - MISSED0[$r])) missed"
 	check "$r: no heartbeat round missed during the floods" \
 	    test "$(metric "$r" 'relayd_peer_heartbeats_total{result="missed"}')" \
 	    = "${MISSED0[$r]}"
