@@ -191,7 +191,11 @@ START_TEST(replay)
 	struct replay	 rc;
 
 	replay_init(&rc, 3);
+	/* a lookup remembers nothing */
+	ck_assert_int_eq(replay_seen(&rc, PEER_ID, "aa", T0), REPLAY_NEW);
+	ck_assert_uint_eq(rc.n, 0);
 	ck_assert_int_eq(replay_check(&rc, PEER_ID, "aa", T0), REPLAY_NEW);
+	ck_assert_int_eq(replay_seen(&rc, PEER_ID, "aa", T0), REPLAY_SEEN);
 	ck_assert_int_eq(replay_check(&rc, PEER_ID, "aa", T0 + 1),
 	    REPLAY_SEEN);
 	/* the pair is the key: same signature from another signer */

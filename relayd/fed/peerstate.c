@@ -369,6 +369,19 @@ replay_expire(struct replay *rc, int64_t now)
 }
 
 int
+replay_seen(struct replay *rc, const char *signer, const char *sig,
+    int64_t now)
+{
+	struct replay_ent	 key;
+
+	replay_expire(rc, now);
+	if (snprintf(key.key, sizeof(key.key), "%s\n%s", signer, sig) < 0)
+		return (REPLAY_FULL);
+	return (RB_FIND(replay_tree, &rc->tree, &key) != NULL ? REPLAY_SEEN :
+	    REPLAY_NEW);
+}
+
+int
 replay_check(struct replay *rc, const char *signer, const char *sig,
     int64_t now)
 {

@@ -105,6 +105,8 @@ struct replay {
 #define REPLAY_FULL	(-1)
 void	 replay_init(struct replay *, size_t);
 int	 replay_check(struct replay *, const char *, const char *, int64_t);
+/* the same lookup without remembering the pair */
+int	 replay_seen(struct replay *, const char *, const char *, int64_t);
 void	 replay_expire(struct replay *, int64_t);
 void	 replay_clear(struct replay *);
 

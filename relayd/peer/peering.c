@@ -506,20 +506,19 @@ fed_gate(int inst, const struct fed_hdr *h, const char *key, int64_t now)
 	}
 	/*
 	 * Authenticated by the frontend.  A replay costs the signer
-	 * nothing; then the signer's own budget, which lives in its row
-	 * (nobody else can charge or evict it).
+	 * nothing (so a captured request replayed cannot spend its
+	 * budget); then the signer's own budget, which lives in its row
+	 * (nobody else can charge or evict it); only a request within the
+	 * budget is remembered, so a peer cannot fill the replay cache
+	 * beyond its budget either.
 	 */
-	rc = replay_check(&replays, h->signer, h->signature, now);
-	if (rc == REPLAY_SEEN) {
+	if (replay_seen(&replays, h->signer, h->signature, now) ==
+	    REPLAY_SEEN) {
 		metrics_auth_failure(AUTH_FAIL_REPLAY);
 		log_warnx("federation: replayed request from %s (%s)", key,
 		    h->remote_addr);
 		fed_error(inst, h->reqid, 409, "replayed request: this "
 		    "signature was already used");
-		return (1);
-	}
-	if (rc == REPLAY_FULL) {
-		fed_error(inst, h->reqid, 503, "replay cache full");
 		return (1);
 	}
 	if ((p = peer_find(h->signer)) != NULL &&
@@ -529,6 +528,12 @@ fed_gate(int inst, const struct fed_hdr *h, const char *key, int64_t now)
 		snprintf(err, sizeof(err), "Per-peer rate limit exceeded "
 		    "(peer: %s), retry after %us", h->signer, retry);
 		fed_answer(inst, h->reqid, 429, err, retry, NULL, 0, NULL);
+		return (1);
+	}
+	/* new: looked up above; only a full cache refuses it now */
+	rc = replay_check(&replays, h->signer, h->signature, now);
+	if (rc != REPLAY_NEW) {
+		fed_error(inst, h->reqid, 503, "replay cache full");
 		return (1);
 	}
 	return (0);
