@@ -9,7 +9,8 @@
 #      private addresses), also for a request nobody had accepted yet;
 #   9. a signed peer/accepted from an active peer answered 200;
 #   1. unauthenticated confirms naming a peer, sent both ways, de-peered
-#      two relays by spending the peer's own budget;
+#      two relays by spending the peer's own budget; and a 429 answer to
+#      a heartbeat counted as a missed round;
 #   5. confirms with random relay ids and requests from distinct
 #      127.100.x.y addresses filled the limiter tables.
 #
@@ -376,6 +377,27 @@ st=$(post 127.201.0.1 b /federation/v1/peer/propose "$T/legit.json")
 check "a new relay's propose at B from a fresh address: 200, or 429 of the handshake limit only" \
     bash -c "test '$st' = 200 || { test '$st' = 429 &&
     jq -e '.error | test(\"Handshake limit\")' '$T/body'; }"
+
+# --- 1: a 429 answer to a heartbeat is "limited", then missed -----------------
+# B limits A to 2 requests a minute (and stops heartbeating, which would
+# reset A's counts); A heartbeats every 500ms.
+conf b "accept auto" "$FED_LOOPBACK" "heartbeat interval 1h" \
+    "rate limit 2 per 1m"
+conf a "accept auto" "$FED_LOOPBACK" "heartbeat interval 500ms"
+check "reload B with a rate limit of 2 a minute" ctl b reload
+check "reload A with heartbeats every 500ms" ctl a reload
+check "A counts B's 429 answers as limited, three in a row" \
+    wait_for 30 grep -q "heartbeat limited (3 in a row" "$T/a/log"
+check "... then as missed: B is suspended, in bounded time" \
+    wait_for 30 bash -c "'$BUILD/relayctl/relayctl' -s '$T/a/relayd.sock' \
+    -j show peer '${RID[b]}' | jq -e '.state != \"active\"'"
+check "... only after the limited rounds" bash -c \
+    "test \"\$(grep -n 'heartbeat limited (3 in a row' '$T/a/log' |
+    head -1 | cut -d: -f1)\" -lt \"\$(grep -n 'heartbeat missed' \
+    '$T/a/log' | head -1 | cut -d: -f1)\""
+check "... counted in relayd_peer_heartbeats_total{result=\"limited\"}" \
+    test "$(metric a 'relayd_peer_heartbeats_total{result="limited"}')" \
+    -ge 3
 for r in a b c d; do
 	check "relay $r still healthy" http_healthy "${URL[$r]}"
 done
