@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "keyd.h"
@@ -90,9 +91,9 @@ keyd_rotate(struct keyd_state *ks, int fd, const char *pass, size_t passlen,
 	uint8_t		 osig[ED25519_SIG_LEN], nsig[ED25519_SIG_LEN];
 	char		 nhex[PUBKEY_HEX_MAX], ohexsig[SIG_HEX_MAX];
 	char		 nhexsig[SIG_HEX_MAX], err[256];
-	char		 msg[512];
+	char		 msg[512], line[AUDIT_LINE_MAX];
 	size_t		 len = 0;
-	int		 n;
+	int		 i, n;
 	int64_t		 now;
 
 	memset(out, 0, sizeof(*out));
@@ -167,6 +168,16 @@ keyd_rotate(struct keyd_state *ks, int fd, const char *pass, size_t passlen,
 		return (-1);
 	}
 	EVP_PKEY_free(okey);
+
+	/* the lines the parent will write, and so the next chain head */
+	for (i = 0; i < 2; i++) {
+		out->audit[i].seq = ++ks->ks_seq;
+		if ((n = audit_format(line, sizeof(line), ks->ks_head,
+		    &out->audit[i])) <= 0)
+			return (-2);
+		audit_line_hash(line, (size_t)n, ks->ks_head);
+		ks->ks_since_cp++;
+	}
 	return (0);
  fail:
 	EVP_PKEY_free(nkey);

@@ -25,7 +25,6 @@
 
 #include "audit.h"
 #include "conf.h"
-#include "crypto.h"
 #include "encoding.h"
 #include "imsg.h"
 #include "parser.h"
@@ -37,7 +36,7 @@ static int	 ctl_request(struct imsgbuf *, uint32_t, const void *, size_t);
 static int	 run_show_status(struct imsgbuf *, int);
 static int	 run_show_key(struct imsgbuf *, int);
 static int	 run_simple(struct imsgbuf *, uint32_t, const void *, size_t);
-static int	 run_verify_audit(const char *, int);
+static int	 run_verify_audit(const char *, const char *, int);
 static int	 run_show_peers(struct imsgbuf *, int, enum actions,
 		    const char *);
 static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
@@ -89,7 +88,7 @@ main(int argc, char *argv[])
 		exit(2);
 
 	if (res->action == VERIFY_AUDIT)
-		return (run_verify_audit(res->path, json));
+		return (run_verify_audit(res->path, res->key, json));
 
 	/* a closed connection is an error we report, not a signal */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -374,9 +373,9 @@ run_show_status(struct imsgbuf *ibuf, int json)
 			printf("Uptime:      %s\n", up);
 			printf("PostgreSQL:  %s (%s)\n", rs.db_connected ?
 			    "connected" : "unavailable", rs.db_detail);
-			printf("\n%-12s %7s %-12s %-12s %-8s %-4s %-8s %s\n",
-			    "PROCESS", "PID", "USER", "CHROOT", "SECCOMP",
-			    "NNP", "LANDLOCK", "STATE");
+			printf("\n%-12s %7s %-12s %-12s %-8s %-4s %-8s %-4s "
+			    "%s\n", "PROCESS", "PID", "USER", "CHROOT",
+			    "SECCOMP", "NNP", "LANDLOCK", "DUMP", "STATE");
 			break;
 		case IMSG_CTL_STATUS_PROC:
 			if (imsg_get_data(&imsg, &st, sizeof(st)) == -1)
@@ -391,7 +390,7 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				strlcpy(name, pname(st.proc), sizeof(name));
 			if (json) {
 				jp = json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,"
-				    "s:s?,s:b,s:b,s:i,s:b,s:s}",
+				    "s:s?,s:b,s:b,s:i,s:i,s:b,s:s}",
 				    "process", pname(st.proc),
 				    "name", name, "instance", st.instance,
 				    "pid", st.pid, "uid", (int)st.uid,
@@ -400,6 +399,7 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				    "seccomp_filter", st.seccomp == 2,
 				    "no_new_privs", st.no_new_privs != 0,
 				    "landlock_abi", st.landlock,
+				    "dumpable", st.dumpable,
 				    "healthy", st.healthy != 0,
 				    "detail", st.detail);
 				json_array_append_new(jprocs, jp);
@@ -410,12 +410,14 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				    st.landlock);
 			else
 				strlcpy(sb, "-", sizeof(sb));
-			printf("%-12s %7d %-12s %-12s %-8s %-4s %-8s %s%s%s\n",
+			printf("%-12s %7d %-12s %-12s %-8s %-4s %-8s %-4s "
+			    "%s%s%s\n",
 			    name, st.pid, st.user[0] ? st.user : "-",
 			    st.chrooted ? st.chroot : "-",
 			    st.seccomp == 2 ? "filter" : "off",
 			    st.no_new_privs ? "yes" : "no", sb,
-			    st.healthy ? "ok" : "FAILED",
+			    st.dumpable == 0 ? "no" : st.dumpable > 0 ? "YES" :
+			    "-", st.healthy ? "ok" : "FAILED",
 			    st.detail[0] ? ": " : "", st.detail);
 			break;
 		default:
@@ -483,111 +485,63 @@ run_show_key(struct imsgbuf *ibuf, int json)
 }
 
 /*
- * Key rotations in a chain that verified: the two lines of kind
- * succession (old key, then new key) must have the same time and
- * digest, the digest must be the SHA-256 of the succession record built
- * from their keys and time, and each signature must verify with its
- * line's key.  Returns the number of rotations, or -1 with the line.
+ * The hash chain, keyd's checkpoints over it and its key rotations: each
+ * checkpoint must be signed by the relay's key of the time, the key of
+ * the first one or the new key of the last rotation before it, and the
+ * key at the end must be `key' if given (relayctl show key); without, it
+ * is printed for the operator to compare.
  */
 static int
-verify_successions(FILE *f, size_t *badline, char *err, size_t errlen)
+run_verify_audit(const char *path, const char *keyhex, int json)
 {
-	struct key_audit	 a, prev;
-	uint8_t			 h[AUDIT_HASH_LEN], digest[SHA256_LEN];
-	char			*line = NULL, oldhex[65], newhex[65], msg[512];
-	size_t			 cap = 0, n = 0;
-	ssize_t			 len;
-	int			 have = 0, count = 0, m;
+	struct audit_seal seal;
+	FILE		*f;
+	char		 errbuf[256], seen[65];
+	uint8_t		 key[32];
+	size_t		 nlines = 0, badline = 0;
+	int		 ok;
 
-	while ((len = getline(&line, &cap, f)) > 0) {
-		n++;
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (audit_parse(line, (size_t)len, h, &a, err, errlen) == -1)
-			goto bad;
-		if (a.kind != KEY_KIND_SUCCESSION) {
-			if (have) {
-				snprintf(err, errlen, "a key succession "
-				    "line without its new key's line");
-				goto bad;
-			}
-			continue;
-		}
-		if (!have) {
-			prev = a;
-			have = 1;
-			continue;
-		}
-		have = 0;
-		hex_encode(prev.key, sizeof(prev.key), oldhex);
-		hex_encode(a.key, sizeof(a.key), newhex);
-		if (a.time_ms != prev.time_ms ||
-		    memcmp(a.digest, prev.digest, sizeof(a.digest)) != 0 ||
-		    (m = msg_succession(msg, sizeof(msg), oldhex, newhex,
-		    a.time_ms)) == -1) {
-			snprintf(err, errlen, "the two key succession lines "
-			    "do not belong together");
-			goto bad;
-		}
-		sha256(msg, (size_t)m, digest);
-		if (memcmp(digest, a.digest, sizeof(digest)) != 0 ||
-		    ed25519_verify(prev.key, (uint8_t *)msg, (size_t)m,
-		    prev.sig) == -1 ||
-		    ed25519_verify(a.key, (uint8_t *)msg, (size_t)m,
-		    a.sig) == -1) {
-			snprintf(err, errlen, "key succession %.16s... -> "
-			    "%.16s... does not verify", oldhex, newhex);
-			goto bad;
-		}
-		count++;
+	memset(&seal, 0, sizeof(seal));
+	if (keyhex != NULL) {
+		if (strlen(keyhex) != 64 || hex_decode(keyhex, key,
+		    sizeof(key)) == -1)
+			errx(1, "key: not 64 hex digits");
+		seal.key = key;
 	}
-	free(line);
-	if (have) {
-		*badline = n;
-		snprintf(err, errlen, "a key succession line without its new "
-		    "key's line");
-		return (-1);
-	}
-	return (count);
- bad:
-	free(line);
-	*badline = n;
-	return (-1);
-}
-
-static int
-run_verify_audit(const char *path, int json)
-{
-	FILE	*f;
-	char	 errbuf[256];
-	size_t	 nlines = 0, badline = 0;
-	int	 ok, rotations = 0;
-
 	if ((f = fopen(path, "r")) == NULL) {
 		warn("%s", path);
 		return (1);
 	}
-	ok = audit_verify(f, &nlines, &badline, errbuf, sizeof(errbuf)) == 0;
-	if (ok) {
-		rewind(f);
-		rotations = verify_successions(f, &badline, errbuf,
-		    sizeof(errbuf));
-		ok = rotations >= 0;
-	}
+	ok = audit_verify(f, &seal, &nlines, &badline, errbuf,
+	    sizeof(errbuf)) == 0;
 	fclose(f);
+	hex_encode(seal.seen_key, sizeof(seal.seen_key), seen);
 	if (json)
-		print_json(json_pack("{s:s,s:b,s:I,s:i,s:o?,s:s?}",
+		print_json(json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:s?,s:o?,s:s?}",
 		    "file", path, "valid", ok, "records", (json_int_t)nlines,
-		    "key_rotations", ok ? rotations : 0,
+		    "checkpoints", (json_int_t)seal.checkpoints,
+		    "unsealed", (json_int_t)seal.unsealed,
+		    "key_rotations", (json_int_t)seal.rotations,
+		    "public_key", seal.have_key ? seen : NULL,
 		    "bad_line", ok ? NULL : json_integer(badline),
 		    "error", ok ? NULL : errbuf));
-	else if (ok && rotations > 0)
-		printf("%s: %zu records, hash chain intact, %d key "
-		    "rotation%s verified\n", path, nlines, rotations,
-		    rotations == 1 ? "" : "s");
-	else if (ok)
-		printf("%s: %zu records, hash chain intact\n", path, nlines);
-	else
+	else if (ok) {
+		printf("%s: %zu records, hash chain intact, %zu checkpoints",
+		    path, nlines, seal.checkpoints);
+		if (seal.rotations > 0)
+			printf(", %zu key rotation%s verified", seal.rotations,
+			    seal.rotations == 1 ? "" : "s");
+		if (seal.have_key)
+			printf("; %s %s%s", seal.rotations > 0 ? "key now" :
+			    "signed by", seen, keyhex != NULL ? "" :
+			    " (give it with `key' to require it)");
+		printf("\n");
+		if (seal.unsealed > 0)
+			fprintf(stderr, "%s: warning: %zu records after the "
+			    "last checkpoint: the log was cut short, or "
+			    "relayd did not stop cleanly\n", path,
+			    seal.unsealed);
+	} else
 		fprintf(stderr, "%s: line %zu: %s\n", path, badline, errbuf);
 	return (ok ? 0 : 1);
 }

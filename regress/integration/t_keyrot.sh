@@ -24,6 +24,7 @@ declare -A URL=([a]="http://127.0.0.1:$PA" [b]="http://127.0.0.1:$PB")
 declare -A PID RID KEY
 FED="federation {
 	enable
+	$FED_LOOPBACK
 	accept auto
 	heartbeat interval 200ms
 	rate limit 100000 per 1m
@@ -242,5 +243,16 @@ check "a second rotation before the peers followed is refused" \
     test "$rc" = 1
 check "saying why" grep -q 'have not all re-pinned the last key' \
     "$T/rot3.out"
+
+# the whole log: checkpoints before and after the rotations (one at the
+# restart), each with the key of its time; it ends with the current key
+NOW=$(identity a | jq -r .public_key)
+check "the audit log verifies with the current key" \
+    ctl a verify audit "$T/a/sign.log" key "$NOW"
+check "with two rotations and a checkpoint by a rotated key" \
+    jq -e '.valid and .key_rotations == 2 and .checkpoints >= 1' \
+    <(ctl a -j verify audit "$T/a/sign.log" key "$NOW")
+check "but not with the first key" \
+    bash -c "! '$BUILD/relayctl/relayctl' verify audit '$T/a/sign.log' key ${KEY[a]}"
 
 summary

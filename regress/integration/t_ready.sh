@@ -32,6 +32,7 @@ UC="http://127.0.0.1:$PC"
 UD="http://127.0.0.1:$PD"
 FED="federation {
 	enable
+	$FED_LOOPBACK
 	accept auto
 	heartbeat interval 500ms
 }"

@@ -32,6 +32,7 @@
 #include "http_client.h"
 #include "jcs.h"
 #include "log.h"
+#include "metrics.h"
 #include "peering.h"
 #include "peering_int.h"
 #include "proc.h"
@@ -315,18 +316,50 @@ void
 keyrot_inbound(int inst, struct fed_key_rotation *fk)
 {
 	struct kr_in	*ki;
-	struct peer	*p;
+	struct peer	*p, *q;
+	char		 err[128];
+	uint32_t	 retry;
 
 	hdr_terminate(&fk->hdr);
 	fk->old_public_key[sizeof(fk->old_public_key) - 1] = '\0';
 	fk->new_public_key[sizeof(fk->new_public_key) - 1] = '\0';
-	if (fed_gate(inst, &fk->hdr, fk->hdr.signer, now_ms()))
+	if (!loaded || !have_ident) {
+		fed_error(inst, fk->hdr.reqid, 503, "peer table not loaded "
+		    "yet");
 		return;
+	}
 	if ((p = peer_find(fk->hdr.signer)) == NULL ||
 	    p->r.e.state == PEER_REMOVED) {
 		fed_error(inst, fk->hdr.reqid, 404, "Peer not found");
 		return;
 	}
+	/*
+	 * The record authenticates the peer (the frontend checked it with
+	 * the pinned key), so it is charged to the peer's own budget.  No
+	 * replay cache: the record says the same thing each time.
+	 */
+	if (budget_hit(&p->rl, now_ms(), cfg.fed_rate_limit,
+	    cfg.fed_rate_window_ms, &retry) == -1) {
+		metrics_peer_limited();
+		snprintf(err, sizeof(err), "Per-peer rate limit exceeded "
+		    "(peer: %s), retry after %us", p->r.e.relay_id, retry);
+		fed_answer(inst, fk->hdr.reqid, 429, err, retry, NULL, 0,
+		    NULL);
+		return;
+	}
+	/* one key, one relay id: not ours, not another peer's */
+	if (strcmp(fk->new_public_key, ident.public_key) == 0) {
+		fed_error(inst, fk->hdr.reqid, 403, "the new key is this "
+		    "relay's own key");
+		return;
+	}
+	RB_FOREACH(q, peer_tree, &peers)
+		if (q != p && strcmp(q->r.e.public_key,
+		    fk->new_public_key) == 0) {
+			fed_error(inst, fk->hdr.reqid, 403, "the new key is "
+			    "pinned to another relay");
+			return;
+		}
 	if (strcmp(p->r.e.public_key, fk->new_public_key) == 0) {
 		/* told twice (a retry whose answer was lost) */
 		fed_answer(inst, fk->hdr.reqid, 200, NULL, 0, NULL, 0,
