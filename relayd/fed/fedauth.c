@@ -702,6 +702,13 @@ int
 fedlimit_check(struct fedlimit *l, const char *addr, int64_t now,
     uint32_t *retry)
 {
+	return (fedlimit_check_max(l, addr, now, FEDLIMIT_MAX, retry));
+}
+
+int
+fedlimit_check_max(struct fedlimit *l, const char *addr, int64_t now,
+    uint32_t max, uint32_t *retry)
+{
 	struct fedlimit_addr	 key, *a;
 	uint32_t		*count;
 	int64_t			 left;
@@ -723,7 +730,7 @@ fedlimit_check(struct fedlimit *l, const char *addr, int64_t now,
 		}
 	}
 	count = a != NULL ? &a->count : &l->overflow;
-	if (*count >= FEDLIMIT_MAX) {
+	if (*count >= max) {
 		left = l->window + FEDLIMIT_WINDOW_MS - now;
 		*retry = (uint32_t)((left + 999) / 1000);
 		if (*retry == 0)

@@ -156,5 +156,8 @@ void	 fedlimit_clear(struct fedlimit *);
  */
 int	 fedlimit_check(struct fedlimit *, const char *, int64_t,
 	    uint32_t *);
+/* the same with another limit than FEDLIMIT_MAX (the agent routes) */
+int	 fedlimit_check_max(struct fedlimit *, const char *, int64_t,
+	    uint32_t, uint32_t *);
 
 #endif /* RELAYD_FEDAUTH_H */

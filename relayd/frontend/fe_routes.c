@@ -97,6 +97,7 @@ fe_init(struct frontend *f, struct event_base *base, int instance,
 	TAILQ_INIT(&f->metrics);
 	fe = f;
 	fe_fed_init();
+	fe_agents_init();
 }
 
 /*
@@ -128,6 +129,7 @@ fe_cleanup(void)
 		fe_doc_drop(&fe->docs[d]);
 	}
 	fe_fed_cleanup();
+	fe_agents_cleanup();
 }
 
 void

@@ -90,7 +90,30 @@ http_route_find(const char *path)
 	for (r = http_routes; r->path != NULL; r++)
 		if (strcmp(r->path, path) == 0)
 			return (r);
+	for (r = http_routes; r->path != NULL; r++)
+		if (strchr(r->path, '*') != NULL &&
+		    http_path_match(r->path, path))
+			return (r);
 	return (NULL);
+}
+
+/* A route path with "*" segments against a request path. */
+int
+http_path_match(const char *pat, const char *path)
+{
+	while (*pat != '\0') {
+		if (*pat == '*') {
+			if (*path == '\0' || *path == '/')
+				return (0);
+			while (*path != '\0' && *path != '/')
+				path++;
+			pat++;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return (0);
+	}
+	return (*path == '\0');
 }
 
 const struct http_route *
@@ -115,6 +138,11 @@ http_allow_header(int methods, char *buf, size_t len)
 		if (buf[0] != '\0')
 			strlcat(buf, ", ", len);
 		strlcat(buf, "POST", len);
+	}
+	if (methods & HTTP_DELETE) {
+		if (buf[0] != '\0')
+			strlcat(buf, ", ", len);
+		strlcat(buf, "DELETE", len);
 	}
 }
 
@@ -475,6 +503,8 @@ http_method(enum evhttp_cmd_type cmd)
 		return (HTTP_POST);
 	case EVHTTP_REQ_HEAD:
 		return (HTTP_HEAD);
+	case EVHTTP_REQ_DELETE:
+		return (HTTP_DELETE);
 	default:
 		return (HTTP_OTHER);
 	}

@@ -62,6 +62,7 @@
 #define HTTP_POST	0x02
 #define HTTP_HEAD	0x04
 #define HTTP_OTHER	0x08	/* any other method evhttp knows */
+#define HTTP_DELETE	0x10
 
 /* Route flags */
 #define RF_ANYTIME	0x01	/* served before the identity is known */
@@ -72,7 +73,8 @@ struct http_req;
  * The route table: one line per route, R(id, methods, flags, path,
  * handler).  http.c expands it into the dispatch table, metrics.c into
  * the metrics labels (the path).  Routes of later issues go here; ids
- * stay below FE_ROUTE_MAX.  Paths match exactly, query strings aside.
+ * stay below FE_ROUTE_MAX.  Paths match exactly, query strings aside,
+ * but for a "*" segment, which matches one non-empty segment.
  */
 #define HTTP_ROUTES(R)							\
 	R(ROUTE_HEALTH, HTTP_GET, RF_ANYTIME, "/health", fe_health)	\
@@ -94,7 +96,17 @@ struct http_req;
 	R(ROUTE_FED_ACCEPTED, HTTP_POST, 0,				\
 	    "/federation/v1/peer/accepted", fe_fed_accepted)		\
 	R(ROUTE_FED_PEERS, HTTP_GET, 0, "/federation/v1/peers",	\
-	    fe_fed_peers)
+	    fe_fed_peers)						\
+	R(ROUTE_AGENT_BOOTSTRAP, HTTP_POST, 0,				\
+	    "/api/v1/agents/bootstrap", fe_agent_bootstrap)		\
+	R(ROUTE_AGENT_REGISTER, HTTP_POST, 0,				\
+	    "/api/v1/agents/register", fe_agent_register)		\
+	R(ROUTE_AGENT_HEARTBEAT, HTTP_POST, 0,				\
+	    "/api/v1/agents/heartbeat", fe_agent_heartbeat)		\
+	R(ROUTE_AGENT_DEREGISTER, HTTP_DELETE, 0,			\
+	    "/api/v1/agents/deregister", fe_agent_deregister)		\
+	R(ROUTE_AGENT_LISTING, HTTP_POST, 0,				\
+	    "/api/v1/agents/*/listing", fe_agent_listing)
 
 #define HTTP_ROUTE_ENUM(id, m, f, path, h)	id,
 enum http_route_id {
@@ -164,6 +176,7 @@ SSL_CTX	*http_tls_ctx(const char *, size_t, const char *, size_t, char *,
 const struct http_route *http_route_lookup(const char *, int, int *);
 const struct http_route *http_route_find(const char *);
 const struct http_route *http_route_byid(int);
+int	 http_path_match(const char *, const char *);
 int	 http_corrid_sane(const char *);
 void	 http_corrid(const char *, char *);
 int	 http_body_check(int, const char *, const char *, size_t, uint64_t,
