@@ -32,6 +32,18 @@ DELETE FROM agents WHERE length(motebit_id) >= 128;
 ALTER TABLE agents ADD CONSTRAINT agents_identity_fk
     FOREIGN KEY (motebit_id) REFERENCES agent_identities (motebit_id)
     ON DELETE CASCADE;
+-- A row inserted by hand (tests, operator scripts) brings its identity.
+CREATE FUNCTION agents_identity_implied() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO agent_identities (motebit_id, public_key)
+	    VALUES (NEW.motebit_id, NEW.public_key) ON CONFLICT DO NOTHING;
+	RETURN NEW;
+END;
+$$;
+CREATE TRIGGER agents_identity
+    BEFORE INSERT ON agents
+    FOR EACH ROW EXECUTE FUNCTION agents_identity_implied();
 ALTER TABLE agents ADD COLUMN guardian_public_key text
     CHECK (guardian_public_key ~ '^[0-9a-f]{64}$');
 

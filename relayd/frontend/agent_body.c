@@ -642,8 +642,8 @@ agent_body_listing(const json_t *b, const char *listing_id, json_t **docp,
 		    &micro) == -1) {
 			json_decref(doc);
 			return (fail(err, errlen, 400, "pricing[].unit_cost "
-			    "must be a number of dollars in [0, %s]",
-			    "9007199254.740991"));
+			    "must be a number of dollars, at least 0, whose "
+			    "micro-units are at most %s", "2^53 - 1"));
 		}
 		v = json_object_get(e, "currency");
 		if (!opt_null(v) && (!json_is_string(v) ||
