@@ -145,6 +145,7 @@ enum imsg_type {
 	IMSG_CTL_SHOW_AGENT,	/* relayctl->peer->ledgerd: ctl_agent_req */
 	IMSG_CTL_AGENT_REVOKE,	/* relayctl->peer->ledgerd: ctl_agent_req */
 	IMSG_CTL_AGENT,		/* answer: struct ctl_agent, one per row */
+	IMSG_LDG_AG_PUBLIC,	/* ledgerd->frontends: JSON array */
 
 	IMSG_TYPE_MAX
 };
@@ -724,6 +725,12 @@ struct ctl_text {
  * response body (on success) or {"error": ...}.  All carry the
  * frontend's reqid; ledgerd answers the instance that asked.
  *
+ * After a change of its agents, and when its session comes up, ledgerd
+ * sends every frontend IMSG_LDG_AG_PUBLIC: a JSON array of the
+ * federation-visible live agents, {motebit_id, public_key, capabilities,
+ * display_name?} in motebit_id order, at most AG_PUBLIC_MAX of them and
+ * AG_PUBLIC_BYTES of text, for the mesh manifest.
+ *
  * relayctl's show agents / show agent / agent revoke reach ledgerd
  * through the peer engine with the control connection's id as imsg peer
  * id; ledgerd answers IMSG_CTL_AGENT rows, then IMSG_CTL_OK or
@@ -732,6 +739,8 @@ struct ctl_text {
 #define AG_DEVICE_MAX		128	/* device_id, NUL included */
 #define AG_JTI_MAX		128
 #define AG_DOC_MAX		(64 * 1024)	/* JSON after ag_req */
+#define AG_PUBLIC_MAX		512	/* agents in the manifest (keyd) */
+#define AG_PUBLIC_BYTES		(200 * 1024)
 
 struct ag_req {
 	uint32_t	 reqid;

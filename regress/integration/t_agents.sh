@@ -246,6 +246,13 @@ check "motebit.json: agent_count counts the visible agent only" wait_for 10 \
     bash -c "curl -s '$URL/.well-known/motebit.json' |
     jq -e '.agent_count == 1'"
 
+check "mesh manifest: lists the visible agent, not the invisible one" \
+    wait_for 10 bash -c "curl -s '$URL/.well-known/mesh-manifest.json' |
+    jq -e '[.agents[].motebit_id] == [\"$M1\"] and
+    .agents[0].display_name == \"Searcher\" and
+    .agents[0].capabilities == [\"web_search\", \"read_url\"] and
+    .agents[0].public_key == \"$("$AC" pub $S1B)\"'"
+
 # relayctl
 check "relayctl show agents lists both" bash -c \
     "'$BUILD/relayctl/relayctl' -s '$T/a/relayd.sock' show agents |
@@ -287,6 +294,9 @@ expect "deregister: again is 404" 404 "not registered" DELETE \
 check "deregister: owes the peers an agent_revoked" test \
     "$(pg_psql -d relay_a -At -c "SELECT count(*) FROM agent_revocations
     WHERE motebit_id = '$M1' AND type = 'agent_revoked'")" = 1
+check "mesh manifest: no agents after deregister" wait_for 10 bash -c \
+    "curl -s '$URL/.well-known/mesh-manifest.json' |
+    jq -e '.agents == []'"
 check "motebit.json: agent_count is 0 after deregister" wait_for 10 \
     bash -c "curl -s '$URL/.well-known/motebit.json' |
     jq -e '.agent_count == 0'"

@@ -364,8 +364,8 @@ fe_manifest_doc(char *err, size_t errlen)
 	fe_set(o, "version", json_string(PACKAGE_VERSION));
 	fe_set(o, "endpoints", ep);
 	fe_set(o, "capabilities", fe_features(fe_capabilities));
-	/* federation-visible agents: none until ledgerd lists them */
-	fe_set(o, "agents", json_array());
+	/* federation-visible agents, as ledgerd last listed them */
+	fe_set(o, "agents", fe_agents_manifest());
 	fe_set(o, "federation", fed);
 	return (o);
 }

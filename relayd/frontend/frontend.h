@@ -158,6 +158,8 @@ void	 fe_agents_cleanup(void);
 void	 fe_agents_set_clock(int64_t (*)(void));
 void	 fe_agents_keys(const struct ag_keys *);
 void	 fe_agents_result(const struct ag_result *, const char *, size_t);
+void	 fe_agents_public(const void *, size_t);
+json_t	*fe_agents_manifest(void);
 void	 fe_agent_bootstrap(struct http_req *);
 void	 fe_agent_register(struct http_req *);
 void	 fe_agent_heartbeat(struct http_req *);
