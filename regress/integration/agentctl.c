@@ -239,6 +239,7 @@ main(int argc, char *argv[])
 		json_object_set_new(o, "old_key_signature", jcs_sig(k, tbs));
 		json_object_set_new(o, "new_key_signature", jcs_sig(k2, tbs));
 		json_decref(tbs);
+		EVP_PKEY_free(k2);
 		print(o);
 	} else if (strcmp(argv[1], "guardian") == 0 && argc == 4) {
 		pubhex(k, pk);
@@ -254,5 +255,6 @@ main(int argc, char *argv[])
 	} else
 		usage();
 	EVP_PKEY_free(k);
+	fflush(stdout);
 	return (0);
 }

@@ -224,7 +224,7 @@ agent_token_claims(const struct agent_token *tok, int64_t now,
 	}
 	if (tok->exp - now > AGTOK_LIFETIME_MAX) {
 		snprintf(err, errlen, "token expires more than 24 hours "
-		    "from now");
+		    "(and 5 minutes) from now");
 		return (AGTOK_LIFETIME);
 	}
 	if (strcmp(tok->aud, aud) != 0) {

@@ -30,7 +30,8 @@
 #define AGTOK_LEN_MAX		4096	/* token characters */
 #define AGTOK_PAYLOAD_MAX	2048	/* decoded payload bytes */
 #define AGTOK_AUD_MAX		64
-#define AGTOK_LIFETIME_MAX	(24LL * 60 * 60 * 1000)	/* exp - now */
+/* exp - now: a day, as the reference's long-lived tokens, and 5 min skew */
+#define AGTOK_LIFETIME_MAX	((24LL * 60 + 5) * 60 * 1000)
 #define AGTOK_JS_INT_MAX	9007199254740991LL
 
 /* Audiences of the routes (wire notes 7.1) */

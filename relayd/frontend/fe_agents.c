@@ -349,7 +349,7 @@ static json_t *
 fe_ag_register_doc(struct http_req *hr, struct fe_agq *q,
     const struct ag_keys *k)
 {
-	json_t		*doc;
+	json_t		*doc, *succ;
 	const char	*key;
 	char		 newkey[PUBKEY_HEX_MAX], did[DID_KEY_MAX], err[200];
 	uint8_t		 pub[ED25519_PUB_LEN];
@@ -366,6 +366,16 @@ fe_ag_register_doc(struct http_req *hr, struct fe_agq *q,
 		    sizeof(err))) != 0) {
 			json_decref(doc);
 			http_error(hr, status, "%s", err);
+			return (NULL);
+		}
+		/* the keys as ledgerd compares them: lowercase */
+		succ = json_object_get(doc, "succession");
+		if (json_object_set_new(succ, "old_public_key",
+		    json_string(k->identity_key)) == -1 ||
+		    json_object_set_new(succ, "new_public_key",
+		    json_string(newkey)) == -1) {
+			json_decref(doc);
+			http_error(hr, 500, "out of memory");
 			return (NULL);
 		}
 		key = newkey;
