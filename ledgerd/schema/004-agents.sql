@@ -14,7 +14,8 @@
 -- the key; an operator revocation is final.
 CREATE TABLE agent_identities (
 	motebit_id	text PRIMARY KEY
-			    CHECK (motebit_id <> '' AND length(motebit_id) < 128),
+			    CHECK (motebit_id <> ''
+			    AND length(motebit_id) < 128),
 	public_key	text NOT NULL
 			    CHECK (public_key ~ '^[0-9a-f]{64}$'),
 	revoked		boolean NOT NULL DEFAULT false,
@@ -118,7 +119,8 @@ CREATE TABLE agent_pricing (
 			    ON DELETE CASCADE,
 	capability	text NOT NULL CHECK (capability <> ''),
 	unit_cost	bigint NOT NULL
-			    CHECK (unit_cost >= 0 AND unit_cost <= 9007199254740991),
+			    CHECK (unit_cost >= 0
+			    AND unit_cost <= 9007199254740991),
 	currency	text NOT NULL DEFAULT 'USDC' CHECK (currency = 'USDC'),
 	per		text NOT NULL DEFAULT 'task',
 	PRIMARY KEY (motebit_id, capability)

@@ -281,6 +281,12 @@ check "relayctl -j show agent: revoked" bash -c \
     jq -e '.revoked == true'"
 check "relayctl agent revoke twice fails" bash -c \
     "! '$BUILD/relayctl/relayctl' -s '$T/a/relayd.sock' agent revoke '$M2'"
+check "relayctl -j agent revoke of an unknown id says revoked false" bash -c \
+    "'$BUILD/relayctl/relayctl' -s '$T/a/relayd.sock' -j agent revoke nope |
+    jq -e '.revoked == false and .motebit_id == \"nope\"'"
+check "relayctl show agents shows the revoked state" bash -c \
+    "'$BUILD/relayctl/relayctl' -s '$T/a/relayd.sock' show agents |
+    grep '$M2' | grep -q revoked"
 
 # deregister
 expect "deregister: wrong audience is 403" 403 wrong_audience DELETE \

@@ -255,7 +255,8 @@ START_TEST(register_fields)
 	reg(",\"sweep_threshold\":-1", 400, "sweep_threshold");
 	reg(",\"sweep_threshold\":1.5", 400, "sweep_threshold");
 	reg(",\"sweep_threshold\":9007199254740992", 400, "sweep_threshold");
-	reg(",\"guardian_public_key\":\"" "aa" "\"", 400, "guardian_public_key");
+	reg(",\"guardian_public_key\":\"aa\"", 400,
+	    "guardian_public_key");
 	reg(",\"guardian_attestation\":\"aa\"", 400, "guardian_attestation");
 	reg(",\"succession\":{}", 400, "succession");
 	reg(",\"unknown_member\":[1,2,3]", 0, NULL);
@@ -336,7 +337,8 @@ START_TEST(bootstrap_fields)
 	json_t			*b;
 
 	b = parse("{\"motebit_id\":\"did:key:z6Mkabc\",\"public_key\":"
-	    "\"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"}");
+	    "\"00112233445566778899AABBCCDDEEFF"
+	    "00112233445566778899aabbccddeeff\"}");
 	ck_assert_int_eq(agent_body_bootstrap(b, &bs, err, sizeof(err)), 0);
 	ck_assert_str_eq(bs.motebit_id, "did:key:z6Mkabc");
 	ck_assert_str_eq(bs.device_id, "");
@@ -344,7 +346,8 @@ START_TEST(bootstrap_fields)
 	    "00112233445566778899aabbccddeeff");
 	json_decref(b);
 	b = parse("{\"motebit_id\":\"m\",\"device_id\":\"d 1\",\"public_key\":"
-	    "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}");
+	    "\"00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff\"}");
 	ck_assert_int_eq(agent_body_bootstrap(b, &bs, err, sizeof(err)), 400);
 	ck_assert_ptr_nonnull(strstr(err, "device_id"));
 	json_decref(b);
