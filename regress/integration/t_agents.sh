@@ -6,7 +6,8 @@
 # signature, another agent's listing, field errors) each with its status
 # and error; a key change with and without a valid succession record;
 # federation_visible=false kept out of agent_count; relayctl show agents,
-# show agent, agent revoke (-j too); the bootstrap per-IP limit.
+# show agent, agent revoke (-j too); the agent_count of heartbeats as a
+# peer relay b sees it; the bootstrap per-IP limit.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -14,26 +15,52 @@ AC="$BUILD/regress/integration/agentctl"
 ensure_users
 start_pg
 create_db relay_a
+create_db relay_b
 
 PA=$(free_port)
+PB=$(free_port)
+while [ "$PB" = "$PA" ]; do PB=$(free_port); done
 URL="http://127.0.0.1:$PA"
-RELAY_DB=relay_a write_conf a "$PA" "federation {
+URLB="http://127.0.0.1:$PB"
+for r in a b; do
+	p=$PA
+	[ $r = b ] && p=$PB
+	RELAY_DB=relay_$r write_conf $r "$p" "federation {
 	enable
 	accept auto
+	heartbeat interval 300ms
 }"
+done
 
 ctl() {
 	"$BUILD/relayctl/relayctl" -s "$T/a/relayd.sock" "$@"
 }
 
-start_relay a
-if ! wait_for 30 http_healthy "$URL"; then
-	notok "relay a becomes healthy"
-	tail -30 "$T/a/log" | sed 's/^/#   /'
-	summary
-	exit 1
-fi
-ok "relay a is up"
+ctlb() {
+	"$BUILD/relayctl/relayctl" -s "$T/b/relayd.sock" "$@"
+}
+
+for r in a b; do
+	start_relay $r
+	u=$URL
+	[ $r = b ] && u=$URLB
+	if ! wait_for 30 http_healthy "$u"; then
+		notok "relay $r becomes healthy"
+		tail -30 "$T/$r/log" | sed 's/^/#   /'
+		summary
+		exit 1
+	fi
+	ok "relay $r is up"
+done
+wait_for 10 ctl show peers
+wait_for 10 ctlb show peers
+check "relay b peers with relay a" ctlb peer add "$URL"
+
+# peer_agents N: relay b's row for relay a says agent_count N
+peer_agents() {
+	ctlb -j show peers | jq -e --arg u "$URL" --argjson n "$1" \
+	    '[.peers[] | select(.endpoint == $u) | .agent_count] == [$n]'
+}
 
 # req METHOD PATH TOKEN [BODY]: prints the status, the body in $T/out
 req() {
@@ -245,6 +272,8 @@ expect "register: a second agent, federation_visible false" 200 "" POST \
 check "motebit.json: agent_count counts the visible agent only" wait_for 10 \
     bash -c "curl -s '$URL/.well-known/motebit.json' |
     jq -e '.agent_count == 1'"
+check "relay b hears agent_count 1 in relay a's heartbeats" \
+    wait_for 10 peer_agents 1
 
 check "mesh manifest: lists the visible agent, not the invisible one" \
     wait_for 10 bash -c "curl -s '$URL/.well-known/mesh-manifest.json' |
@@ -306,6 +335,8 @@ check "mesh manifest: no agents after deregister" wait_for 10 bash -c \
 check "motebit.json: agent_count is 0 after deregister" wait_for 10 \
     bash -c "curl -s '$URL/.well-known/motebit.json' |
     jq -e '.agent_count == 0'"
+check "relay b hears agent_count 0 after the deregistration" \
+    wait_for 10 peer_agents 0
 
 # the bootstrap limit: 10 a minute per address and frontend (prefork 2)
 n429=0
