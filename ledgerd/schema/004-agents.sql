@@ -225,7 +225,7 @@ $$;
 
 -- Common head of the authenticated calls: the identity must be usable
 -- and the jti new.  NULL when the call may go on.
-CREATE FUNCTION agent_auth(p_mid text, p_jti text, p_exp bigint,
+CREATE FUNCTION agent_auth(p_mid text, p_did text, p_jti text, p_exp bigint,
     OUT o_status integer, OUT o_body jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -249,7 +249,7 @@ BEGIN
 		RETURN;
 	END IF;
 	UPDATE agent_devices SET last_used_at = now()
-	    WHERE motebit_id = p_mid;
+	    WHERE motebit_id = p_mid AND device_id = p_did;
 END;
 $$;
 
@@ -266,7 +266,8 @@ DECLARE
 	exp	timestamptz := now() + interval '90 days';
 	caps	text[];
 BEGIN
-	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_jti, p_exp);
+	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_did, p_jti,
+	    p_exp);
 	IF o_status IS NOT NULL THEN
 		RETURN;
 	END IF;
@@ -334,7 +335,8 @@ CREATE FUNCTION agent_api_heartbeat(p_mid text, p_did text, p_jti text,
     p_exp bigint, doc jsonb, OUT o_status integer, OUT o_body jsonb)
 LANGUAGE plpgsql AS $$
 BEGIN
-	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_jti, p_exp);
+	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_did, p_jti,
+	    p_exp);
 	IF o_status IS NOT NULL THEN
 		RETURN;
 	END IF;
@@ -354,7 +356,8 @@ CREATE FUNCTION agent_api_deregister(p_mid text, p_did text, p_jti text,
     p_exp bigint, doc jsonb, OUT o_status integer, OUT o_body jsonb)
 LANGUAGE plpgsql AS $$
 BEGIN
-	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_jti, p_exp);
+	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_did, p_jti,
+	    p_exp);
 	IF o_status IS NOT NULL THEN
 		RETURN;
 	END IF;
@@ -384,7 +387,8 @@ DECLARE
 	lid	text;
 	lowest	bigint;
 BEGIN
-	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_jti, p_exp);
+	SELECT * INTO o_status, o_body FROM agent_auth(p_mid, p_did, p_jti,
+	    p_exp);
 	IF o_status IS NOT NULL THEN
 		RETURN;
 	END IF;
