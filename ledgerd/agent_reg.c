@@ -37,9 +37,6 @@ struct agreg_call {
 	int		 recount;	/* read the agent count afterwards */
 };
 
-#define AG_STR2(x)	#x
-#define AG_STR(x)	AG_STR2(x)
-
 #define AG_LIVE	"NOT a.revoked AND (a.expires_at IS NULL OR " \
 	"a.expires_at > now())"
 
@@ -85,32 +82,10 @@ enum {
 	SC_PENDING
 };
 
-/*
- * The manifest's agents: only what keyd's manifest rules accept (tokens
- * of at most 64 and 128 bytes, a display name of at most 64 bytes of
- * text), in order, within AG_PUBLIC_MAX rows and AG_PUBLIC_BYTES.
- */
-static const char agreg_public_sql[] =
-    "SELECT coalesce(json_agg(o ORDER BY id), '[]')::text FROM ("
-    "SELECT id, o, sum(length(o::text)) OVER (ORDER BY id) AS cum FROM ("
-    "SELECT a.motebit_id AS id, jsonb_strip_nulls(jsonb_build_object("
-    "'motebit_id', a.motebit_id, 'public_key', a.public_key, "
-    "'capabilities', (SELECT coalesce(jsonb_agg(c ORDER BY n), '[]') "
-    "FROM unnest(a.capabilities) WITH ORDINALITY AS u(c, n) "
-    "WHERE c ~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$' AND n <= 32), "
-    "'display_name', CASE WHEN octet_length(a.display_name) <= 64 AND "
-    "a.display_name <> '' AND a.display_name !~ '[[:cntrl:]]' "
-    "THEN a.display_name END)) AS o "
-    "FROM agents a WHERE a.federation_visible AND " AG_LIVE " AND "
-    "a.motebit_id ~ '^[A-Za-z0-9._:-]{1,127}$' "
-    "ORDER BY a.motebit_id LIMIT " AG_STR(AG_PUBLIC_MAX) ") s) t "
-    "WHERE cum <= " AG_STR(AG_PUBLIC_BYTES);
-
 static const char agreg_revoke_sql[] =
     "SELECT agent_revoke($1, 'revoked by the operator')";
 
 static void	 agreg_recount(struct proc *, struct db *);
-static void	 agreg_publish(struct proc *, struct db *);
 
 static struct agreg_call *
 agreg_call_new(struct proc *p, struct imsgev *iev, uint32_t type)
@@ -185,9 +160,6 @@ agreg_called(struct db *db, const struct db_reply *rep, void *arg)
 	agreg_result(c, status, PQgetvalue(res, 0, 1));
 	if (status < 300 && c->recount)
 		agreg_recount(c->proc, db);
-	if (status < 300 && c->type != IMSG_LDG_AG_HEARTBEAT &&
-	    c->type != IMSG_LDG_AG_LISTING && c->type != IMSG_LDG_AG_BOOTSTRAP)
-		agreg_publish(c->proc, db);
 	free(c);
 }
 
@@ -238,44 +210,12 @@ agreg_counted(struct db *db, const struct db_reply *rep, void *arg)
 		return;
 	db_set_agent_count(db, n);
 	ledgerd_agent_count_changed();
-	agreg_publish(arg, db);
 }
 
 static void
 agreg_recount(struct proc *p, struct db *db)
 {
-	(void)db_query(db, agreg_count_sql, 0, NULL, agreg_counted, p);
-}
-
-static void
-agreg_published(struct db *db, const struct db_reply *rep, void *arg)
-{
-	struct proc	*p = arg;
-	const char	*s;
-
-	if (rep->status != DB_OK || PQntuples(rep->res) != 1 ||
-	    PQgetisnull(rep->res, 0, 0)) {
-		log_warnx("agents: cannot list the public agents: %s",
-		    rep->error);
-		return;
-	}
-	s = PQgetvalue(rep->res, 0, 0);
-	/* ENOTCONN for a frontend not connected yet: it asks nothing */
-	(void)proc_compose(p, PROC_FRONTEND, -1, IMSG_LDG_AG_PUBLIC, 0, -1,
-	    s, strlen(s));
-}
-
-/* Sends the manifest's agents to every frontend. */
-static void
-agreg_publish(struct proc *p, struct db *db)
-{
-	(void)db_query(db, agreg_public_sql, 0, NULL, agreg_published, p);
-}
-
-void
-agreg_session_up(struct proc *p, struct db *db)
-{
-	agreg_publish(p, db);
+	(void)db_query(db, agreg_count_sql, 0, NULL, agreg_counted, NULL);
 }
 
 /*
@@ -384,7 +324,6 @@ agreg_revoked(struct db *db, const struct db_reply *rep, void *arg)
 		log_info("agents: operator revoked an agent");
 		agreg_ctl_end(c, 1, "agent revoked");
 		agreg_recount(c->proc, db);
-		agreg_publish(c->proc, db);
 	}
 	free(c);
 }

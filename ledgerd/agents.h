@@ -20,9 +20,6 @@ int	 agents_dispatch(struct proc *, struct db *, struct imsgev *,
 int	 agreg_dispatch(struct proc *, struct db *, struct imsgev *,
 	    struct imsg *);
 
-/* the session is up: tell the frontends the public agents */
-void	 agreg_session_up(struct proc *, struct db *);
-
 /* ledgerd.c: db_agent_count() changed; tell every process */
 void	 ledgerd_agent_count_changed(void);
 

@@ -291,7 +291,6 @@ ledgerd_db_up(struct db *db, void *arg)
 	}
 	db_describe(db, detail, sizeof(detail));
 	ledgerd_send_state(1, detail);
-	agreg_session_up(&env.proc, db);
 }
 
 static void

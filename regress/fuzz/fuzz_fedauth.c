@@ -128,7 +128,7 @@ fuzz_handshake(const json_t *body)
 		CHECK(strcmp(fp.relay_id, OWN_ID) != 0);
 		CHECK(strlen(fp.public_key) == 64);
 		CHECK(fedauth_url_ok(fp.endpoint));
-		CHECK(fedauth_nonce_ok(fp.nonce));
+		CHECK(nonce_valid(fp.nonce));
 		CHECK(memchr(fp.display_name, '\0',
 		    sizeof(fp.display_name)) != NULL);
 		CHECK(memchr(fp.spec_version, '\0',
@@ -190,7 +190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    hdr.timestamp, hdr.sig, PUB_A);
 	}
 	(void)fedauth_spec_major_ok(id);
-	(void)fedauth_nonce_ok(ts);
+	(void)nonce_valid(ts);
 	(void)fedauth_url_ok(sig);
 
 	if ((body = jcs_parse(p, end - p, err, sizeof(err))) != NULL) {

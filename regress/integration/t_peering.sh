@@ -283,6 +283,16 @@ check "a key change for a known relay id is refused" \
     "$(propose_body "${RID[b]}" "$(openssl rand -hex 32)")")" = 403
 check "... as a key mismatch" \
     jq -e '.error | test("key mismatch for known relay")' "$T/body"
+check "a new relay id presenting this relay's own key is refused" \
+    test "$(post a /federation/v1/peer/propose \
+    "$(propose_body "$(uuid_relay)" "${KEY[a]}")")" = 403
+check "... with no challenge in the answer" \
+    jq -e '.challenge == null and (.error | test("own key"))' "$T/body"
+check "a new relay id presenting B's pinned key is refused" \
+    test "$(post a /federation/v1/peer/propose \
+    "$(propose_body "$(uuid_relay)" "${KEY[b]}")")" = 403
+check "... naming the relay the key is pinned to" \
+    jq -e '.error | test("pinned to relay '"${RID[b]}"'")' "$T/body"
 check "B is still active at A after the forged propose" \
     is_state a "${RID[b]}" active
 HB=$(heartbeat_body a)

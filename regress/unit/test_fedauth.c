@@ -328,8 +328,12 @@ keyd_for(struct keyd_state *ks, uint8_t b, const char *relay_id)
 	char			 err[128];
 	EVP_PKEY		*k = seed_key(b);
 
+	struct cfg_global	 g;
+
 	keyd_state_init(ks, test_clock);
 	ck_assert_int_eq(keyd_set_key(ks, k, err, sizeof(err)), 0);
+	memset(&g, 0, sizeof(g));
+	keyd_set_conf(ks, &g);
 	memset(&id, 0, sizeof(id));
 	strlcpy(id.relay_id, relay_id, sizeof(id.relay_id));
 	ck_assert_int_eq(ed25519_public(k, pub), 0);
@@ -351,7 +355,6 @@ START_TEST(keyd_removal2)
 	keyd_for(&ks, 1, RELAY_A);
 	memset(&req, 0, sizeof(req));
 	req.reqid = 1;
-	req.timestamp = T0;
 	strlcpy(req.relay_id, RELAY_B, sizeof(req.relay_id));
 	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    0, &req, sizeof(req), &kr), KEYD_SIGNED);
@@ -393,7 +396,6 @@ START_TEST(keyd_removal2)
 
 	/* keyd's outbound heartbeat */
 	memset(&req, 0, sizeof(req));
-	req.timestamp = T0;
 	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER,
 	    0, &req, sizeof(req), &kr), KEYD_SIGNED);
 	sig_hex(kr.kr_resp.signature, c.sig);
@@ -699,6 +701,17 @@ START_TEST(propose_fields)
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 400);
 	ck_assert_str_eq(err, "display_name must be text of 1 to 64 bytes");
+	/* keyd.8's text rule: no C1, bidi override or lone surrogate */
+	json_object_set_new(o, "display_name", json_string("evil\xe2\x80\xae"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name", json_string("a\xc2\x85"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name",
+	    json_stringn_nocheck("a\xed\xa0\x80", 4));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
 	json_object_set_new(o, "display_name", json_null());
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 0);
@@ -769,19 +782,19 @@ START_TEST(small_rules)
 	ck_assert_int_eq(fedauth_spec_major_ok("1.4"), 0);
 	ck_assert_int_eq(fedauth_spec_major_ok(""), 0);
 
-	ck_assert_int_eq(fedauth_nonce_ok(NONCE_A), 1);
-	ck_assert_int_eq(fedauth_nonce_ok(""), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a b"), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a|b"), 0);
+	ck_assert_int_eq(nonce_valid(NONCE_A), 1);
+	ck_assert_int_eq(nonce_valid(""), 0);
+	ck_assert_int_eq(nonce_valid("a b"), 0);
+	ck_assert_int_eq(nonce_valid("a|b"), 0);
 	{
 		char	 n[200];
 
 		memset(n, 'n', sizeof(n));
 		n[128] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 1);
+		ck_assert_int_eq(nonce_valid(n), 1);
 		n[128] = 'n';
 		n[129] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 0);
+		ck_assert_int_eq(nonce_valid(n), 0);
 	}
 
 	ck_assert_int_eq(fedauth_url_ok("https://a.example"), 1);
@@ -880,6 +893,8 @@ fake_react(int fd, short event, void *arg)
 	struct fake_msg		*m = arg;
 	struct keyd_result	 kr;
 	struct fed_result	 res;
+	struct key_handshake	 hs;
+	char			 err[128];
 	int			 r;
 
 	if (m->to == PROC_KEYD) {
@@ -901,6 +916,16 @@ fake_react(int fd, short event, void *arg)
 		if (!eng_silent) {
 			res = eng_res;
 			res.reqid = eng_msg.hdr.reqid;
+			/* as peer_inbound.c: keyd hears of it first */
+			if (m->type == IMSG_FED_PROPOSE && res.status == 200) {
+				memset(&hs, 0, sizeof(hs));
+				strlcpy(hs.relay_id, eng_msg.propose.relay_id,
+				    sizeof(hs.relay_id));
+				strlcpy(hs.nonce, eng_msg.propose.nonce,
+				    sizeof(hs.nonce));
+				ck_assert_int_eq(keyd_handshake(&ks_b, &hs,
+				    err, sizeof(err)), 0);
+			}
 			fe_fed_result(&res);
 		}
 	} else if (m->type != IMSG_FE_STATS)
@@ -1461,7 +1486,6 @@ START_TEST(route_remove)
 	/* remove-v2 as keyd makes it for relay A */
 	keyd_for(&ks_a, 1, RELAY_A);
 	memset(&kreq, 0, sizeof(kreq));
-	kreq.timestamp = T0;
 	strlcpy(kreq.relay_id, RELAY_B, sizeof(kreq.relay_id));
 	ck_assert_int_eq(keyd_handle(&ks_a, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    0, &kreq, sizeof(kreq), &kr), KEYD_SIGNED);
@@ -1636,7 +1660,8 @@ END_TEST
 START_TEST(documents)
 {
 	json_t		*o;
-	char		 err[128], *s;
+	char		*s;
+	struct key_peer	 kp[4];
 	struct evbuffer	*b;
 	struct metrics_self self;
 
@@ -1647,18 +1672,11 @@ START_TEST(documents)
 	ck_assert_str_eq(s, "[\"peer-accepted\",\"remove-v2\"]");
 	free(s);
 	json_decref(o);
-	o = fe_metadata_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	s = json_dumps(json_object_get(o, "federation_peers"), JSON_COMPACT);
-	ck_assert_str_eq(s, "[{\"relay_id\":\"" RELAY_A "\","
-	    "\"endpoint_url\":\"https://a.example\"}]");
-	free(s);
-	json_decref(o);
-	o = fe_manifest_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o,
-	    "federation"), "peer_count")), 1);
-	json_decref(o);
+	/* what keyd is given for federation_peers and peer_count */
+	ck_assert_uint_eq(fe_peer_list(kp, 4), 1);
+	ck_assert_str_eq(kp[0].relay_id, RELAY_A);
+	ck_assert_str_eq(kp[0].endpoint_url, "https://a.example");
+	ck_assert_uint_eq(fe_peer_active(), 1);
 	conf_set(0, 0);
 	o = fe_identity_doc();
 	ck_assert_int_eq(json_array_size(json_object_get(o, "extensions")),

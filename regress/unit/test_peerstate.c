@@ -445,6 +445,25 @@ START_TEST(propose_order)
 	ck_assert_msg(strstr(res.error, "key mismatch for known relay") !=
 	    NULL, "%s", res.error);
 
+	/*
+	 * One key, one relay id: a new relay id with this relay's own key,
+	 * or with a key pinned to another relay id, is refused (keyd.8,
+	 * "Handshakes"); the relay the key is pinned to may propose.
+	 */
+	env.own_key = KEY_A;
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 403);
+	ck_assert_int_eq(af, AUTH_FAIL_KEY_MISMATCH);
+	ck_assert_str_eq(res.error, "public_key is this relay's own key");
+	env.own_key = KEY_B;
+	env.key_owner = "relay-other";
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 403);
+	ck_assert_int_eq(af, AUTH_FAIL_KEY_MISMATCH);
+	ck_assert_str_eq(res.error, "public_key is pinned to relay "
+	    "relay-other");
+	env.key_owner = PEER_ID;
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 0);
+	env.own_key = env.key_owner = NULL;
+
 	/* max peers; a suspended row being re-proposed does not count */
 	env.npeers = 2;
 	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 503);

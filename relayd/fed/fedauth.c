@@ -22,7 +22,6 @@
 #include "jcs.h"
 
 #define FEDAUTH_MSG_MAX		(RELAY_ID_MAX + NONCE_MAX + 64)
-#define FEDAUTH_NONCE_MAXLEN	(NONCE_MAX - 1)
 
 static int	 ferr(int, char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
@@ -98,53 +97,6 @@ sig_from_hex(const char *s, struct fedauth_cred *c)
 	return (hex_decode(c->sighex, c->sig, sizeof(c->sig)) == 0);
 }
 
-/* Printable UTF-8 text of 1..max bytes: no control characters. */
-static int
-text_ok(const char *s, size_t max)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, i, k, len;
-	uint32_t		 cp, min;
-
-	len = strlen(s);
-	if (len == 0 || len > max)
-		return (0);
-	for (i = 0; i < len; i += n) {
-		if (p[i] < 0x80) {
-			if (p[i] < 0x20 || p[i] == 0x7f)
-				return (0);
-			n = 1;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = p[i] & 0x1f;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = p[i] & 0x0f;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = p[i] & 0x07;
-			min = 0x10000;
-		} else
-			return (0);
-		if (len - i < n)
-			return (0);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return (0);
-	}
-	return (1);
-}
-
 /*
  * The reference compares the major version it finds with /@(\d+)\./
  * (the first match) to its own; leading zeros do not count, as with
@@ -172,25 +124,6 @@ fedauth_spec_major_ok(const char *s)
 }
 
 /*
- * A handshake nonce goes into "{relay_id}:{nonce}:suite" as text: 1 to
- * 128 printable characters without the template separators ':' and
- * '|' (keyd's rule; the reference only wants it non-empty).
- */
-int
-fedauth_nonce_ok(const char *s)
-{
-	size_t	 i, n;
-
-	n = strnlen(s, FEDAUTH_NONCE_MAXLEN + 1);
-	if (n == 0 || n > FEDAUTH_NONCE_MAXLEN)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ':' || s[i] == '|')
-			return (0);
-	return (1);
-}
-
-/*
  * An endpoint URL a peer advertises: http:// or https://, a host, at
  * most RELAY_URL_MAX - 1 printable characters without spaces (keyd's
  * rule for the endpoints it signs into federation_peers).
@@ -198,10 +131,9 @@ fedauth_nonce_ok(const char *s)
 int
 fedauth_url_ok(const char *s)
 {
-	size_t	 i, n, skip;
+	size_t	 skip;
 
-	n = strnlen(s, RELAY_URL_MAX);
-	if (n >= RELAY_URL_MAX)
+	if (!token_valid(s, RELAY_URL_MAX - 1))
 		return (0);
 	if (strncmp(s, "https://", 8) == 0)
 		skip = 8;
@@ -209,13 +141,8 @@ fedauth_url_ok(const char *s)
 		skip = 7;
 	else
 		return (0);
-	if (s[skip] == '\0' || s[skip] == '/' || s[skip] == '?' ||
-	    s[skip] == '#')
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return (0);
-	return (1);
+	return (!(s[skip] == '\0' || s[skip] == '/' || s[skip] == '?' ||
+	    s[skip] == '#'));
 }
 
 /*
@@ -284,18 +211,18 @@ fedauth_propose(const json_t *b, const char *own, int enabled,
 		    RELAY_URL_MAX - 1));
 	strlcpy(fp->endpoint, json_string_value(url), sizeof(fp->endpoint));
 	if (name != NULL) {
-		if (!json_is_string(name) || !text_ok(json_string_value(name),
-		    RELAY_NAME_MAX - 1))
+		if (!json_is_string(name) || !text_valid(json_string_value(name),
+		    json_string_length(name), RELAY_NAME_MAX - 1))
 			return (ferr(400, err, errlen, "display_name must be "
 			    "text of 1 to %d bytes", RELAY_NAME_MAX - 1));
 		strlcpy(fp->display_name, json_string_value(name),
 		    sizeof(fp->display_name));
 	}
-	if (!json_is_string(nonce) || !fedauth_nonce_ok(
+	if (!json_is_string(nonce) || !nonce_valid(
 	    json_string_value(nonce)))
 		return (ferr(400, err, errlen, "nonce must be 1 to %d "
 		    "printable characters without ':' or '|'",
-		    FEDAUTH_NONCE_MAXLEN));
+		    NONCE_TEXT_MAX));
 	strlcpy(fp->nonce, json_string_value(nonce), sizeof(fp->nonce));
 	return (0);
 }

@@ -43,6 +43,7 @@
 
 #include "crypto.h"
 #include "relayd_imsg.h"
+#include "validate.h"
 
 #define FEDAUTH_WINDOW_MS	(5 * 60 * 1000)	/* +-5 minutes */
 #define FEDAUTH_JS_INT_MAX	9007199254740991LL	/* 2^53 - 1 */
@@ -94,7 +95,6 @@ int	 fedauth_propose(const json_t *, const char *, int,
 int	 fedauth_confirm(const json_t *, const char *, int,
 	    struct fed_confirm *, char *, size_t);
 int	 fedauth_spec_major_ok(const char *);
-int	 fedauth_nonce_ok(const char *);
 int	 fedauth_url_ok(const char *);
 
 /*

@@ -625,6 +625,25 @@ propose_check(const struct propose_env *env, const struct fed_propose *p,
 		*authfail = AUTH_FAIL_KEY_MISMATCH;
 		return (403);
 	}
+	/*
+	 * One key, one relay id: a proposer presenting our own key, or the
+	 * key of another relay we know, would turn our challenge into that
+	 * relay's confirm for a responder that does not bind ids to keys
+	 * (keyd.8, "Handshakes").
+	 */
+	if (env->own_key != NULL && strcmp(p->public_key, env->own_key) == 0) {
+		snprintf(res->error, sizeof(res->error),
+		    "public_key is this relay's own key");
+		*authfail = AUTH_FAIL_KEY_MISMATCH;
+		return (403);
+	}
+	if (env->key_owner != NULL &&
+	    strcmp(env->key_owner, p->relay_id) != 0) {
+		snprintf(res->error, sizeof(res->error),
+		    "public_key is pinned to relay %s", env->key_owner);
+		*authfail = AUTH_FAIL_KEY_MISMATCH;
+		return (403);
+	}
 	n = env->npeers;
 	if (e != NULL && peer_counts(e) && n > 0)
 		n--;
@@ -787,61 +806,6 @@ metadata_verify(const json_t *o, const char *id, const char *pubhex,
 	}
 	*fee_ppm = (uint32_t)(rate * 1000000.0 + 0.5);
 	return (0);
-}
-
-/* Length of the valid UTF-8 character at s (1..4), or 0. */
-static size_t
-utf8_char(const unsigned char *s)
-{
-	size_t		 n, i;
-	uint32_t	 c;
-
-	if (s[0] < 0x80)
-		return (1);
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, c = s[0] & 0x07;
-	else
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return (0);
-	return (n);
-}
-
-void
-text_clean(char *str)
-{
-	unsigned char	*s = (unsigned char *)str;
-	size_t		 n, i, len;
-
-	len = strlen(str);
-	for (i = 0; i < len; i += n) {
-		if ((n = utf8_char(s + i)) == 0) {
-			/* a character cut short at the very end goes */
-			if (s[i] >= 0xc2 && s[i] <= 0xf4 && len - i < 4) {
-				for (n = 1; i + n < len &&
-				    (s[i + n] & 0xc0) == 0x80; n++)
-					;
-				if (i + n == len) {
-					s[i] = '\0';
-					return;
-				}
-			}
-			s[i] = '?';
-			n = 1;
-		} else if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))
-			s[i] = '?';
-	}
 }
 
 void

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "relayd_imsg.h"
+#include "validate.h"
 
 #define PEER_REPLAY_MS		(10 * 60 * 1000)	/* replay cache */
 #define PEER_REPLAY_MAX		65536	/* entries; full: 503 */
@@ -159,6 +160,9 @@ int	 peer_unconfirmed(const struct peer_entry *);
 #define PROPOSE_LIMITED	AUTH_FAIL_MAX
 struct propose_env {
 	const char		*own_id;
+	const char		*own_key;	/* this relay's public key, hex */
+	const char		*key_owner;	/* another relay id pinned to */
+						/* the proposed key, or NULL */
 	int			 enabled;	/* federation enabled */
 	const struct fedrules	*rules;
 	uint32_t		 max_peers;
@@ -200,12 +204,7 @@ int	 metadata_verify(const json_t *, const char *, const char *,
 /* 1 when s is 128 lowercase hex digits */
 int	 sighex_valid(const char *);
 
-/*
- * Makes s fit for a text column and a terminal, in place: invalid UTF-8
- * and control characters become '?', a multibyte character cut short at
- * the end (by a bounded copy) is dropped.
- */
-void	 text_clean(char *);
+/* text_clean(): common/validate.h */
 
 /* "12.3s", "250ms" */
 void	 fmt_ms(int64_t, char *, size_t);

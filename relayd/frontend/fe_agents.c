@@ -65,7 +65,6 @@ struct fe_agq {
 static struct http_waitq	 fe_agwait = TAILQ_HEAD_INITIALIZER(fe_agwait);
 static struct fedlimit		 fe_aglimit, fe_bslimit;
 static int64_t			(*fe_agclock)(void) = now_ms;
-static json_t			*fe_agpublic;	/* the manifest's agents */
 
 static void	 fe_ag_timeout(struct http_req *);
 
@@ -78,34 +77,6 @@ fe_agents_init(void)
 	fedlimit_clear(&fe_bslimit);
 	fedlimit_init(&fe_bslimit);
 	fe_agclock = now_ms;
-	json_decref(fe_agpublic);
-	fe_agpublic = NULL;
-}
-
-/* IMSG_LDG_AG_PUBLIC: the federation-visible agents for the manifest. */
-void
-fe_agents_public(const void *data, size_t len)
-{
-	json_t	*a;
-
-	if (len > AG_PUBLIC_BYTES + 1024 ||
-	    (a = jcs_parse(data, len, NULL, 0)) == NULL ||
-	    !json_is_array(a) || json_array_size(a) > AG_PUBLIC_MAX)
-		fatalx("bad IMSG_LDG_AG_PUBLIC");
-	json_decref(fe_agpublic);
-	fe_agpublic = a;
-}
-
-/* A copy of the manifest's agents ([] until ledgerd has listed them). */
-json_t *
-fe_agents_manifest(void)
-{
-	json_t	*a;
-
-	a = fe_agpublic != NULL ? json_deep_copy(fe_agpublic) : json_array();
-	if (a == NULL)
-		fatal("%s", __func__);
-	return (a);
 }
 
 void

@@ -60,7 +60,6 @@
 #define FE_FED_WAIT_MAX		1024	/* requests waiting, then 503 */
 #define FE_PEERS_MAX		65536	/* rows in the table copy */
 #define FE_FED_PEERS_PATH	"/federation/v1/peers"
-#define FE_FED_LIST_MAX		256	/* federation_peers (keyd's bound) */
 
 struct fe_peer {
 	RB_ENTRY(fe_peer)	 entry;
@@ -75,7 +74,6 @@ struct fe_fedq {
 	uint32_t		 signid;	/* keyd's; 0 before */
 	int			 kind;		/* KEY_KIND_* asked for */
 	int			 status;	/* the peer engine's */
-	int64_t			 timestamp;	/* heartbeat response */
 	char			 proposer[RELAY_ID_MAX];
 	char			 pnonce[NONCE_MAX];	/* proposer's */
 	char			 rnonce[NONCE_MAX];	/* ours, responder */
@@ -220,30 +218,29 @@ fe_peer_active(void)
 }
 
 /*
- * motebit.json's federation_peers: [{relay_id, endpoint_url}] of the
- * active peers, in relay id order, at most FE_FED_LIST_MAX, endpoints
- * that keyd would refuse left out.
+ * motebit.json's federation_peers: {relay_id, endpoint_url} of the active
+ * peers, in relay id order, at most max, endpoints that keyd would refuse
+ * left out.  Returns how many were written to out.
  */
-json_t *
-fe_peer_list(void)
+size_t
+fe_peer_list(struct key_peer *out, size_t max)
 {
 	struct fe_peer	*p;
-	json_t		*a, *o;
 	size_t		 n = 0;
 
-	if ((a = json_array()) == NULL)
-		fatalx("%s: json_array", __func__);
 	RB_FOREACH(p, fe_peer_tree, &fe_peers) {
 		if (p->e.state != PEER_ACTIVE || !fedauth_url_ok(p->e.endpoint))
 			continue;
-		if (n++ >= FE_FED_LIST_MAX)
+		if (n >= max)
 			break;
-		if ((o = json_pack("{s:s, s:s}", "relay_id", p->e.relay_id,
-		    "endpoint_url", p->e.endpoint)) == NULL ||
-		    json_array_append_new(a, o) == -1)
-			fatalx("%s: json", __func__);
+		memset(&out[n], 0, sizeof(out[n]));
+		strlcpy(out[n].relay_id, p->e.relay_id,
+		    sizeof(out[n].relay_id));
+		strlcpy(out[n].endpoint_url, p->e.endpoint,
+		    sizeof(out[n].endpoint_url));
+		n++;
 	}
-	return (a);
+	return (n);
 }
 
 static const char *
@@ -743,7 +740,7 @@ fe_fed_sign(struct http_req *hr, struct fe_fedq *q)
 	} else {
 		type = IMSG_KEY_SIGN_HBRESP;
 		q->kind = KEY_KIND_HBRESP;
-		req.timestamp = q->timestamp = fe_clock();
+		/* keyd stamps it with its own clock (resp->timestamp) */
 	}
 	iov.iov_base = &req;
 	iov.iov_len = sizeof(req);
@@ -809,7 +806,7 @@ fe_fed_result(const struct fed_result *res)
 	o = NULL;
 	switch (q->route) {
 	case ROUTE_FED_PROPOSE:
-		if (!fedauth_nonce_ok(res->nonce)) {
+		if (!nonce_valid(res->nonce)) {
 			log_warnx("peer engine gave no usable nonce");
 			free(q);
 			hr->arg = NULL;
@@ -890,7 +887,7 @@ fe_fed_sign_answer(int ok, const struct key_sign_resp *resp)
 		fe_jset(o, "spec_version", json_string(RELAYD_SPEC_VERSION));
 	} else {
 		/* section 4.4: our own signed heartbeat */
-		fe_jset(o, "timestamp", json_integer(q->timestamp));
+		fe_jset(o, "timestamp", json_integer(resp->timestamp));
 		fe_jset(o, "agent_count", json_integer(fe->ldg.agent_count));
 		fe_jset(o, "signature", json_string(resp->signature));
 	}

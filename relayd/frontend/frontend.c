@@ -439,11 +439,6 @@ fe_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		fe_agents_result(&ar, (const char *)imsg->data + sizeof(ar),
 		    ar.doclen);
 		return (0);
-	case IMSG_LDG_AG_PUBLIC:
-		if (iev->peer != PROC_LEDGERD)
-			return (-1);
-		fe_agents_public(imsg->data, imsg_get_len(imsg));
-		return (0);
 	case IMSG_LDG_STATE:
 		if (iev->peer != PROC_LEDGERD)
 			return (-1);

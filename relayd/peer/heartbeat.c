@@ -60,9 +60,8 @@ tick(int fd, short ev, void *arg)
 		n += hb_due(p);
 	if (n == 0)
 		return;
-	tick_ts = now_ms();
-	tick_kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, tick_ts,
-	    tick_signed, NULL);
+	tick_kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, tick_signed,
+	    NULL);
 }
 
 static void
@@ -96,6 +95,8 @@ tick_signed(void *arg, int ok, const struct key_sign_resp *resp,
 	tick_kr = NULL;
 	if (!ok)
 		return;
+	/* keyd stamped the heartbeat with its own clock */
+	tick_ts = resp->timestamp;
 	body = json_body(json_pack("{s:s,s:I,s:I,s:s}", "relay_id",
 	    ident.relay_id, "timestamp", (json_int_t)tick_ts, "agent_count",
 	    (json_int_t)ldg.agent_count, "signature", resp->signature),

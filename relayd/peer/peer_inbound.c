@@ -56,11 +56,27 @@ fe_wait_new(int inst, uint32_t reqid, struct peer *p, int code)
 	return (w);
 }
 
+/* The relay id other than `id' whose pinned key is `key', or NULL. */
+static const char *
+key_owner(const char *key, const char *id)
+{
+	struct peer	*q;
+
+	RB_FOREACH(q, peer_tree, &peers)
+		if (q->r.e.state != PEER_REMOVED &&
+		    strcmp(q->r.e.relay_id, id) != 0 &&
+		    strcmp(q->r.e.public_key, key) == 0)
+			return (q->r.e.relay_id);
+	return (NULL);
+}
+
 void
 fed_propose(int inst, struct fed_propose *fp)
 {
 	struct propose_env	 env;
 	struct propose_old	 old;
+	struct key_handshake	 hs;
+	struct imsgev		*kiev;
 	struct fed_result	 res;
 	struct peer_url		 eu;
 	struct peer		*p;
@@ -90,7 +106,7 @@ fed_propose(int inst, struct fed_propose *fp)
 		    "lowercase hex digits");
 		return;
 	}
-	if (!nonce_ok(fp->nonce)) {
+	if (!nonce_valid(fp->nonce)) {
 		fed_error(inst, fp->hdr.reqid, 400, "invalid nonce");
 		return;
 	}
@@ -102,6 +118,8 @@ fed_propose(int inst, struct fed_propose *fp)
 	p = peer_find(fp->relay_id);
 	memset(&env, 0, sizeof(env));
 	env.own_id = ident.relay_id;
+	env.own_key = ident.public_key;
+	env.key_owner = key_owner(fp->public_key, fp->relay_id);
 	env.enabled = cfg.fed_enable;
 	env.rules = &rules;
 	env.max_peers = cfg.fed_max_peers;
@@ -168,6 +186,18 @@ fed_propose(int inst, struct fed_propose *fp)
 	    fp->hdr.remote_addr, eu.norm);
 	p->gen++;
 	peer_publish(p);
+	/*
+	 * keyd signs the frontend's challenge only for a proposal announced
+	 * here, and only once; the announcement is written to keyd before
+	 * the frontend hears the answer.
+	 */
+	memset(&hs, 0, sizeof(hs));
+	strlcpy(hs.relay_id, fp->relay_id, sizeof(hs.relay_id));
+	strlcpy(hs.nonce, fp->nonce, sizeof(hs.nonce));
+	if (proc_compose(pp, PROC_KEYD, 0, IMSG_KEY_HANDSHAKE, 0, -1, &hs,
+	    sizeof(hs)) == -1 || (kiev = proc_iev(pp, PROC_KEYD, 0)) == NULL ||
+	    imsgbuf_flush(&kiev->ibuf) == -1)
+		fatal("%s: no channel to keyd", __func__);
 	fed_answer(inst, fp->hdr.reqid, 200, NULL, 0, p->r.nonce, 0,
 	    "pending");
 }

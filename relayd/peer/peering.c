@@ -168,21 +168,6 @@ hex64_lower(const char *s)
 	return (s[64] == '\0');
 }
 
-/* The nonce rule keyd applies (keyd/policy.c nonce_valid). */
-int
-nonce_ok(const char *s)
-{
-	size_t	 i, n;
-
-	n = strnlen(s, NONCE_MAX);
-	if (n == 0 || n >= NONCE_MAX)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ':' || s[i] == '|')
-			return (0);
-	return (1);
-}
-
 int
 db_ready(char *err, size_t len)
 {
@@ -389,8 +374,8 @@ resave_all(void)
  * keyd
  */
 struct keyreq *
-key_ask(uint32_t type, const char *relay_id, const char *nonce, int64_t ts,
-    key_cb cb, void *arg)
+key_ask(uint32_t type, const char *relay_id, const char *nonce, key_cb cb,
+    void *arg)
 {
 	struct key_sign_req	 req;
 	struct keyreq		*k;
@@ -404,7 +389,6 @@ key_ask(uint32_t type, const char *relay_id, const char *nonce, int64_t ts,
 	k->arg = arg;
 	memset(&req, 0, sizeof(req));
 	req.reqid = k->reqid;
-	req.timestamp = ts;
 	if (relay_id != NULL)
 		strlcpy(req.relay_id, relay_id, sizeof(req.relay_id));
 	if (nonce != NULL)

@@ -179,7 +179,6 @@ void	 nonce_new(char out[65]);
 char *	json_body(json_t *o, size_t *len);
 const char *	jstr(const json_t *o, const char *name);
 int	 hex64_lower(const char *s);
-int	 nonce_ok(const char *s);
 int	 db_ready(char *err, size_t len);
 void	 peer_state(struct peer *p, int state, int64_t now, const char *fmt,
 	    ...)
@@ -191,7 +190,7 @@ void	 peer_free(struct peer *p, int unpublish);
 void	 peer_save(struct peer *p, save_cb cb, void *arg);
 void	 peer_changed(struct peer *p);
 struct keyreq *	key_ask(uint32_t type, const char *relay_id, const char *nonce,
-	    int64_t ts, key_cb cb, void *arg);
+	    key_cb cb, void *arg);
 void	 fed_answer(int inst, uint32_t reqid, int status, const char *err,
 	    uint32_t retry_after, const char *nonce, int64_t peered_at,
 	    const char *state);
