@@ -112,6 +112,26 @@ struct cfg_proc {
 };
 
 /*
+ * The outbound endpoint policy (relayd.conf `endpoint scheme', `endpoint
+ * port', `endpoint allow'): schemes and ports a peer endpoint may use,
+ * and the address classes it may resolve to besides public addresses.
+ * nports 0: any port.
+ */
+#define EP_SCHEME_HTTP		0x01
+#define EP_SCHEME_HTTPS		0x02
+#define EP_ALLOW_LOOPBACK	0x01
+#define EP_ALLOW_LINKLOCAL	0x02
+#define EP_ALLOW_PRIVATE	0x04
+#define EP_ALLOW_METADATA	0x08
+#define EP_PORTS_MAX		16
+struct cfg_endpoint {
+	uint32_t	 schemes;	/* EP_SCHEME_* */
+	uint32_t	 allow;		/* EP_ALLOW_* */
+	uint32_t	 nports;
+	uint16_t	 ports[EP_PORTS_MAX][2];	/* first, last */
+};
+
+/*
  * IMSG_CFG_GLOBAL: the flat part of struct relayd_config.  keyd takes
  * the claims it signs into the well-known documents from here (name,
  * endpoint, fee_ppm, fed_enable, fed_accept_auto, fed_max_hops), never
@@ -135,6 +155,11 @@ struct cfg_global {
 	uint32_t	 fed_query_ttl_ms;
 	uint32_t	 fed_rate_limit;
 	uint32_t	 fed_rate_window_ms;
+	uint32_t	 fed_max_pending;	/* requests awaiting the operator */
+	uint32_t	 fed_pending_expire_ms;	/* then they are dropped */
+	uint32_t	 fed_hs_limit;		/* unauthenticated propose and */
+	uint32_t	 fed_hs_window_ms;	/* confirm, relay-wide */
+	struct cfg_endpoint fed_ep;		/* outbound endpoint policy */
 	/* anchor */
 	uint32_t	 anchor_batch_size;
 	uint32_t	 anchor_interval_ms;

@@ -831,29 +831,84 @@ START_TEST(iplimit)
 	ck_assert_uint_eq(retry, 1);
 	/* another address has its own count */
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.2", 1500, &retry), 0);
-	/* the window ends */
+	/* the window ends, 60 s after the address's first request */
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000, &retry), 0);
-	ck_assert_uint_eq(l.naddrs, 1);
+	ck_assert_uint_eq(l.addrs.n, 2);
+	ck_assert_uint_eq(l.prefixes.n, 1);
 	/* the clock went back: a new window */
 	for (i = 0; i < FEDLIMIT_MAX - 1; i++)
 		ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000,
 		    &retry), 0);
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000, &retry), -1);
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 5000, &retry), 0);
-
-	/* beyond FEDLIMIT_ADDRS addresses, the rest share one counter */
 	fedlimit_clear(&l);
-	for (i = 0; i < FEDLIMIT_ADDRS; i++) {
-		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16,
-		    (i >> 8) & 0xff, i & 0xff);
+	fedlimit_init(&l);
+
+	/* a /24 shares FEDLIMIT_PREFIX_MAX */
+	for (i = 0; i < FEDLIMIT_PREFIX_MAX; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i % 250);
 		ck_assert_int_eq(fedlimit_check(&l, addr, 100, &retry), 0);
 	}
-	ck_assert_uint_eq(l.naddrs, FEDLIMIT_ADDRS);
-	for (i = 0; i < FEDLIMIT_MAX; i++)
-		ck_assert_int_eq(fedlimit_check(&l, i % 2 ? "198.51.100.1" :
-		    "198.51.100.2", 100, &retry), 0);
-	ck_assert_int_eq(fedlimit_check(&l, "198.51.100.3", 100, &retry), -1);
-	ck_assert_int_eq(fedlimit_check(&l, "10.0.0.1", 100, &retry), 0);
+	ck_assert_int_eq(fedlimit_check(&l, "198.51.100.251", 100, &retry),
+	    -1);
+	ck_assert_int_eq(fedlimit_check(&l, "198.51.101.1", 100, &retry), 0);
+	/* IPv6 by /56; IPv4-mapped addresses are IPv4 */
+	ck_assert_ptr_nonnull(fedlimit_find(&l.prefixes, "198.51.100.0/24"));
+	ck_assert_int_eq(fedlimit_check(&l, "::ffff:198.51.100.9", 100,
+	    &retry), -1);
+	ck_assert_int_eq(fedlimit_check(&l, "2001:db8:0:ff42::1", 100,
+	    &retry), 0);
+	ck_assert_ptr_nonnull(fedlimit_find(&l.prefixes,
+	    "2001:db8:0:ff00::/56"));
+	fedlimit_clear(&l);
+	fedlimit_init(&l);
+}
+END_TEST
+
+/*
+ * Issue 8, finding 5: 16 500 requests from distinct 127.100.x.y
+ * addresses left every fresh address rate-limited.  The tables stay
+ * bounded, overflow degrades to the prefix, and a fresh address in
+ * another prefix is served.
+ */
+START_TEST(iplimit_flood)
+{
+	struct fedlimit	 l;
+	uint32_t	 retry = 0;
+	char		 addr[64], pfx[64];
+	int		 i, limited = 0;
+
+	fedlimit_init(&l);
+	for (i = 0; i < 16500; i++) {
+		snprintf(addr, sizeof(addr), "127.100.%d.%d", i / 250,
+		    i % 250 + 1);
+		if (fedlimit_check(&l, addr, 1000 + i / 100, &retry) == -1)
+			limited++;
+	}
+	ck_assert_int_eq(limited, 0);
+	ck_assert_uint_le(l.addrs.n, FEDLIMIT_ADDRS);
+	ck_assert_uint_le(l.prefixes.n, FEDLIMIT_PREFIXES);
+	ck_assert_uint_eq(l.prefix_only, 16500 - FEDLIMIT_ADDRS);
+	ck_assert_int_eq(fedlimit_check(&l, "127.0.0.1", 2000, &retry), 0);
+	ck_assert_int_eq(fedlimit_check(&l, "127.101.0.1", 2000, &retry), 0);
+	/* an address that found no room still counts by its prefix */
+	for (i = 0; i < FEDLIMIT_PREFIX_MAX; i++)
+		(void)fedlimit_check(&l, "127.100.70.1", 2000, &retry);
+	ck_assert_int_eq(fedlimit_check(&l, "127.100.70.2", 2000, &retry),
+	    -1);
+	/* more prefixes than the table holds: the oldest go, nobody waits */
+	for (i = 0; i < 2 * FEDLIMIT_PREFIXES; i++) {
+		snprintf(addr, sizeof(addr), "10.%d.%d.1", i / 256, i % 256);
+		ck_assert_int_eq(fedlimit_check(&l, addr, 3000, &retry), 0);
+	}
+	ck_assert_uint_eq(l.prefixes.n, FEDLIMIT_PREFIXES);
+	/* after the window the address table takes new addresses again */
+	ck_assert_int_eq(fedlimit_check(&l, "127.102.0.1", 70000, &retry), 0);
+	ck_assert_ptr_nonnull(fedlimit_find(&l.addrs, "127.102.0.1"));
+	ck_assert_int_eq(fedauth_prefix("127.100.3.77", pfx, sizeof(pfx)), 0);
+	ck_assert_str_eq(pfx, "127.100.3.0/24");
+	ck_assert_int_eq(fedauth_prefix("unknown", pfx, sizeof(pfx)), -1);
+	ck_assert_str_eq(pfx, "unknown");
 	fedlimit_clear(&l);
 }
 END_TEST
@@ -1734,6 +1789,7 @@ fedauth_suite(void)
 	tcase_add_test(tc, confirm_fields);
 	tcase_add_test(tc, small_rules);
 	tcase_add_test(tc, iplimit);
+	tcase_add_test(tc, iplimit_flood);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("routes");

@@ -67,15 +67,14 @@ static struct fedlimit		 fe_aglimit, fe_bslimit;
 static int64_t			(*fe_agclock)(void) = now_ms;
 
 static void	 fe_ag_timeout(struct http_req *);
+static void	 fe_ag_limit_init(struct fedlimit *, uint32_t);
 
 void
 fe_agents_init(void)
 {
 	fe_agents_cleanup();
-	fedlimit_clear(&fe_aglimit);
-	fedlimit_init(&fe_aglimit);
-	fedlimit_clear(&fe_bslimit);
-	fedlimit_init(&fe_bslimit);
+	fe_ag_limit_init(&fe_aglimit, FE_AG_LIMIT_API);
+	fe_ag_limit_init(&fe_bslimit, FE_AG_LIMIT_BOOTSTRAP);
 	fe_agclock = now_ms;
 }
 
@@ -97,21 +96,35 @@ fe_agents_set_clock(int64_t (*clock)(void))
 	fe_agclock = clock != NULL ? clock : now_ms;
 }
 
+/*
+ * A limiter of fedauth.c with the agent routes' own numbers: max per
+ * address and window, four times that per prefix (as the federation
+ * limiter's 300 and 1200).
+ */
+static void
+fe_ag_limit_init(struct fedlimit *l, uint32_t max)
+{
+	fedlimit_clear(l);
+	fedlimit_init(l);
+	l->addrs.limit = max;
+	l->prefixes.limit = 4 * max;
+}
+
 /* The per-IP limit; -1 when answered 429. */
 static int
-fe_ag_limit(struct http_req *hr, struct fedlimit *l, uint32_t max)
+fe_ag_limit(struct http_req *hr, struct fedlimit *l)
 {
 	uint32_t	 retry;
 	char		 addr[64], buf[32];
 	int		 lo;
 
 	fe_fed_addr(hr, addr, sizeof(addr), &lo);
-	if (fedlimit_check_max(l, addr, fe_mono_ms(), max, &retry) == 0)
+	if (fedlimit_check(l, addr, fe_mono_ms(), &retry) == 0)
 		return (0);
 	fe->stats.ip_rate_limited++;
 	snprintf(buf, sizeof(buf), "%u", retry);
 	http_header(hr, "Retry-After", buf);
-	snprintf(buf, sizeof(buf), "%u", max);
+	snprintf(buf, sizeof(buf), "%u", l->addrs.limit);
 	http_header(hr, "X-RateLimit-Limit", buf);
 	http_header(hr, "X-RateLimit-Remaining", "0");
 	http_error(hr, 429, "Rate limit exceeded");
@@ -206,7 +219,7 @@ fe_agent_bootstrap(struct http_req *hr)
 	char			 err[160];
 	int			 status;
 
-	if (fe_ag_limit(hr, &fe_bslimit, FE_AG_LIMIT_BOOTSTRAP) == -1)
+	if (fe_ag_limit(hr, &fe_bslimit) == -1)
 		return;
 	if ((status = agent_body_bootstrap(hr->body, &bs, err,
 	    sizeof(err))) != 0) {
@@ -259,7 +272,7 @@ fe_ag_authenticated(struct http_req *hr, int route, const char *aud)
 	char		 err[200], id[AGENT_ID_MAX];
 	const char	*auth;
 
-	if (fe_ag_limit(hr, &fe_aglimit, FE_AG_LIMIT_API) == -1)
+	if (fe_ag_limit(hr, &fe_aglimit) == -1)
 		return;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		fatal("%s", __func__);

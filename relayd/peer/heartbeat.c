@@ -136,6 +136,7 @@ hb_reply(const struct hc_reply *r, void *arg)
 		    (uint32_t)r->rtt_ms, p->r.reason, sizeof(p->r.reason));
 		if (agents >= 0)
 			p->r.e.agent_count = agents;
+		p->hb_limited = 0;
 		if (changed)
 			peer_state_logged(p, old);
 		peer_hb_store(p, changed, now);
@@ -143,6 +144,19 @@ hb_reply(const struct hc_reply *r, void *arg)
 	}
 	if (r->status != 200 || r->body == NULL)
 		reply_why(r, why, sizeof(why));
+	/*
+	 * 429: the peer is there but limits us.  Up to `suspend after'
+	 * such rounds in a row are "limited", not missed; beyond, each
+	 * counts as missed, so a peer that only ever answers 429 is still
+	 * suspended and removed in bounded time.
+	 */
+	if (r->status == 429 &&
+	    !peer_hb_limited(&p->hb_limited, cfg.fed_suspend_after)) {
+		metrics_heartbeat(METRICS_HB_LIMITED);
+		log_info("peer %s: heartbeat limited (%u in a row, not counted "
+		    "as missed): %s", p->r.e.relay_id, p->hb_limited, why);
+		return;
+	}
 	hb_missed(p, why, now);
 }
 

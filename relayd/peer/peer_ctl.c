@@ -455,6 +455,12 @@ accept_start(struct ctl_conn *c, struct peer *p, char *err, size_t len)
 		    p->r.e.relay_id);
 		return (-1);
 	}
+	/* requests awaiting us do not hold a slot of `max peers' */
+	if (count_peers() >= cfg.fed_max_peers) {
+		snprintf(err, len, "peer limit reached (max peers %u); remove "
+		    "a peer first", cfg.fed_max_peers);
+		return (-1);
+	}
 	op = op_new(OP_ACCEPT, p, c->id, OP_DEADLINE_MS);
 	c->waiting = 1;
 	op->snap = p->r;

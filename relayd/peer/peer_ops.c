@@ -446,8 +446,18 @@ peer_learn(struct peer *p)
 {
 	struct op	*op;
 
+	uint32_t	 retry;
+
 	if (p->op != NULL)
 		return;
+	/* fetches an inbound request causes: a few per claimed relay */
+	if (ratelim_hit(&fetchlim, p->r.e.relay_id, now_ms(), PEER_FETCH_MAX,
+	    PEER_FETCH_WINDOW_MS, &retry) == -1) {
+		log_info("peer %s: not fetching its identity now (at most %d "
+		    "fetches a minute per relay)", p->r.e.relay_id,
+		    PEER_FETCH_MAX);
+		return;
+	}
 	op = op_new(OP_LEARN, p, 0, 25000);
 	op_learn(op, learn_done);
 }

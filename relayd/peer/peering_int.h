@@ -45,6 +45,10 @@ struct peer {
 	int64_t			 hb_saved;	/* heartbeat time stored */
 	struct hc_req		*hb;		/* heartbeat in flight */
 	struct op		*op;
+	struct budget		 rl;		/* its authenticated requests */
+	uint32_t		 hb_limited;	/* rounds answered 429 in a row */
+	int			 known_before;	/* a row before the request */
+	char			 src[64];	/* inbound: source prefix */
 };
 RB_HEAD(peer_tree, peer);
 
@@ -137,7 +141,8 @@ extern struct saveqs		 saves;
 extern uint32_t			 save_ids;
 extern struct ops		 ops;
 extern struct replay		 replays;
-extern struct ratelim		 ratelim;
+extern struct ratelim		 fetchlim;
+extern struct budget		 hs_budget;
 extern struct event		 ev_tick, ev_sweep, ev_load;
 extern uint32_t			 tick_ms;
 extern struct keyreq		*tick_kr;
@@ -198,6 +203,8 @@ void	 fed_error(int inst, uint32_t reqid, int status, const char *fmt, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
 int	 fed_gate(int inst, const struct fed_hdr *h, const char *key,
 	    int64_t now);
+int	 hs_gate(int inst, const struct fed_hdr *h, int64_t now);
+void	 peer_forget(struct peer *p, const char *why);
 void	 hdr_terminate(struct fed_hdr *h);
 
 #endif /* RELAYD_PEERING_INT_H */
