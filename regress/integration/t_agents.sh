@@ -28,6 +28,7 @@ for r in a b; do
 	[ $r = b ] && p=$PB
 	RELAY_DB=relay_$r write_conf $r "$p" "federation {
 	enable
+	$FED_LOOPBACK
 	accept auto
 	heartbeat interval 300ms
 }"
