@@ -149,6 +149,7 @@ static void	 free_macros(void);
 %token	PASSPHRASE PEERS PER PORT PREFORK PRIVATE PUBLIC QUERY RANKING RATE
 %token	RELIABILITY REMOVE RISK ROUTING SIZE SOCKET SUSPEND TLS TRUST TTL
 %token	USER WEIGHT WEIGHTED
+%token	CONNECTIONS REQUEST TIMEOUT
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -354,6 +355,17 @@ main		: NAME STRING {
 				YYERROR;
 			}
 			conf->g.body_limit = $3;
+		}
+		| MAXIMUM CONNECTIONS NUMBER {
+			if (range($3, 16, 1000000, "max connections") == -1)
+				YYERROR;
+			conf->g.http_max_conns = $3;
+		}
+		| REQUEST TIMEOUT duration {
+			if (duration_range($3, 1000, 3600000,
+			    "request timeout") == -1)
+				YYERROR;
+			conf->g.http_req_timeout_ms = $3;
 		}
 		| FEE STRING {
 			int64_t	 ppm;
@@ -646,6 +658,7 @@ lookup(const char *s)
 		{ "certificate",	CERTIFICATE },
 		{ "chroot",		CHROOT },
 		{ "command",		COMMAND },
+		{ "connections",	CONNECTIONS },
 		{ "control",		CONTROL },
 		{ "cost",		COST },
 		{ "database",		DATABASE },
@@ -682,11 +695,13 @@ lookup(const char *s)
 		{ "rate",		RATE },
 		{ "reliability",	RELIABILITY },
 		{ "remove",		REMOVE },
+		{ "request",		REQUEST },
 		{ "risk",		RISK },
 		{ "routing",		ROUTING },
 		{ "size",		SIZE },
 		{ "socket",		SOCKET },
 		{ "suspend",		SUSPEND },
+		{ "timeout",		TIMEOUT },
 		{ "tls",		TLS },
 		{ "trust",		TRUST },
 		{ "ttl",		TTL },
