@@ -57,6 +57,7 @@ static void	 http_wait_expired(int, short, void *);
 static void	 http_conn_detach(struct http_server *);
 static void	 http_listeners_update(struct http_server *);
 static void	 http_backoff_end(int, short, void *);
+static void	 http_conn_gone(struct evhttp_connection *, void *);
 
 static int
 http_conn_cmp(struct http_conn *a, struct http_conn *b)
@@ -368,14 +369,17 @@ http_conn_emit(void *arg, const char *p, size_t len)
 {
 	struct http_conn	*c = arg;
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	int			 thaw = !c->inside && c->l->ssl == NULL;
+	int			 inside = c->inside;
+	int			 thaw = !inside && c->l->ssl == NULL;
 
+	c->inside = 1;		/* the guard must not see its own output */
 	if (thaw)
 		evbuffer_unfreeze(in, 0);
 	if (evbuffer_add(in, p, len) == -1)
 		fatalx("%s: evbuffer_add", __func__);
 	if (thaw)
 		evbuffer_freeze(in, 0);
+	c->inside = inside;
 }
 
 static void
@@ -395,9 +399,14 @@ http_conn_arm(struct http_conn *c, int ms)
 static void
 http_conn_close(struct http_conn *c)
 {
+	int	 ready = c->ready;
+
 	evtimer_del(&c->ev_deadline);
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING |
 	    BEV_EVENT_TIMEOUT, 0);
+	/* before http_conn_init() there was no close callback to call */
+	if (!ready)
+		http_conn_gone(NULL, c);
 }
 
 /*
@@ -556,7 +565,7 @@ http_conn_evict(struct http_server *srv)
 	struct http_conn	*c;
 
 	TAILQ_FOREACH(c, &srv->conns, entry) {
-		if (c->busy > 0 || !c->ready ||
+		if (c->busy > 0 ||
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			continue;
 		srv->nevicted++;

@@ -561,12 +561,16 @@ http_stream_feed(struct http_stream *s, const char *p, size_t len)
 		case HS_HEAD:
 			if (!s->inreq) {
 				/* empty lines before a request are ignored */
-				if (*p == '\n' || (*p == '\r' && len > 1 &&
-				    p[1] == '\n')) {
-					n = *p == '\n' ? 1 : 2;
-					p += n;
-					len -= n;
+				if (*p == '\n' || (*p == '\r' && !s->cr)) {
+					s->cr = *p == '\r';
+					p++;
+					len--;
 					continue;
+				}
+				if (s->cr) {
+					http_stream_refuse(s, 400,
+					    "bare CR in header block");
+					return;
 				}
 				s->inreq = 1;
 				s->nstarted++;

@@ -83,6 +83,7 @@ struct http_stream {
 	uint64_t	 remain;	/* body or chunk bytes to pass */
 	uint64_t	 total;		/* chunked body bytes so far */
 	int		 inreq;		/* a request is partly received */
+	int		 cr;		/* a CR of an empty line before it */
 	uint32_t	 nstarted;	/* requests begun */
 	uint32_t	 nemitted;	/* header blocks passed on */
 	uint32_t	 reject_at;	/* index of the refused request */
