@@ -211,7 +211,9 @@ sandbox_privdrop(struct sandbox_state *st, const char *dir, const char *user)
  * above any key file.  One exception: when stderr is a regular file (the
  * foreground log redirected to a file), RLIMIT_FSIZE would turn every log
  * line into SIGXFSZ, so the file size limit is left alone; no new file can
- * be opened anyway.
+ * be opened anyway.  RLIMIT_NOFILE is not touched here: the parent raised
+ * it to the hard limit before spawning (relayd.c), and the frontend's
+ * connection cap is derived from it.
  */
 static void
 sb_rlimits(enum proc_id proc)
