@@ -506,6 +506,56 @@ START_TEST(guard_stream)
 }
 END_TEST
 
+/*
+ * The log limiter (common/log.c), as the accept-error flood of issue 8
+ * finding 4 would drive it: 100 000 identical lines become two, and
+ * 10 000 distinct ones in a burst at most LOG_BURST (200) and a count.
+ */
+START_TEST(log_limit)
+{
+	FILE		*f;
+	char		 line[256];
+	int		 saved, i, n = 0, repeated = 0, dropped = 0;
+	struct timespec	 t0, t;
+
+	ck_assert_ptr_nonnull(f = tmpfile());
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ne(dup2(fileno(f), STDERR_FILENO), -1);
+	log_init(1, 0);
+	for (i = 0; i < 100000; i++)
+		log_warnx("accept: Too many open files; pausing new "
+		    "connections");
+	log_warnx("something else");
+	for (i = 0; i < 10000; i++)
+		log_warnx("distinct line %d", i);
+	/* after a tenth of a second there are tokens again */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000 +
+	    (t.tv_nsec - t0.tv_nsec) / 1000000 < 100);
+	log_warnx("after the burst");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		if (strstr(line, "last message repeated 99999 times") != NULL)
+			repeated++;
+		if (strstr(line, "messages dropped (more than 50 a second)") !=
+		    NULL)
+			dropped++;
+	}
+	fclose(f);
+	ck_assert_int_eq(repeated, 1);
+	ck_assert_int_eq(dropped, 1);
+	ck_assert_msg(n <= 210, "%d lines", n);
+}
+END_TEST
+
 static char *
 render(const struct metrics_self *self)
 {
@@ -2065,6 +2115,7 @@ http_suite(void)
 	tcase_add_test(tc, guard_head);
 	tcase_add_test(tc, guard_chunk_line);
 	tcase_add_test(tc, guard_stream);
+	tcase_add_test(tc, log_limit);
 	tcase_add_test(tc, metrics_text);
 	suite_add_tcase(s, tc);
 
