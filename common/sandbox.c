@@ -708,6 +708,14 @@ sb_seccomp_rules(scmp_filter_ctx ctx, enum proc_id proc)
 		ALLOW(getpeername);
 		ALLOW(shutdown);
 		ALLOW_IF(ioctl, SB_EQ(1, FIONBIO));
+		/*
+		 * The frontend's lingering close (http.c): a refused
+		 * connection's socket is kept for a moment, on a dup, to
+		 * read out what the client still sends before the close,
+		 * so that the client gets the answer, not a reset.
+		 */
+		if (proc == PROC_FRONTEND)
+			ALLOW(dup);
 	}
 
 	/* ---- Outbound: peer (federation), ledgerd (libpq). ---- */

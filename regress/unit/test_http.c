@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -15,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1489,6 +1491,67 @@ START_TEST(conn_cap)
 }
 END_TEST
 
+/*
+ * Descriptors run out below the cap (issue 8 finding 4: the frontend
+ * spun on "Too many open files"): the soft limit is cut to just above
+ * what is open while 60 connects wait in the backlog.  accept(2) fails
+ * with EMFILE; the server pauses with a backoff instead of retrying at
+ * once, brings its cap down and pushes out idle connections, and a
+ * request is still answered.
+ */
+START_TEST(accept_emfile)
+{
+	struct bufferevent	*idle[60];
+	struct sockaddr_in	 sin;
+	struct rlimit		 rl, saved;
+	struct resp		 r;
+	uint64_t		 t0;
+	int			 i, never = 0, fd, nfree;
+
+	server_setup();
+	identity_set();
+	http_server_set_conns(fstate.http, 1024, 10000);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (i = 0; i < 60; i++) {
+		idle[i] = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		ck_assert_int_eq(bufferevent_socket_connect(idle[i],
+		    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	/* a limit with room for 20 new descriptors below it */
+	for (fd = 0, nfree = 0; fd < 4096 && nfree < 20; fd++)
+		if (fcntl(fd, F_GETFD) == -1)
+			nfree++;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	t0 = mono_ms();
+	while (fstate.http->naccept_err == 0 && mono_ms() - t0 < 5000)
+		loop_until(&never, 20);
+	ck_assert_uint_gt(fstate.http->naccept_err, 0);
+	ck_assert_int_lt(fstate.http->max_conns, 20);
+	/* paused, not spinning: a handful of errors, not thousands */
+	loop_until(&never, 300);
+	ck_assert_uint_lt(fstate.http->naccept_err, 20);
+
+	/* a client needs a descriptor of its own */
+	bufferevent_free(idle[0]);
+	bufferevent_free(idle[1]);
+	get("/nope", &r);
+	check_error(&r, 404, "not found");
+	free(r.body);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	for (i = 2; i < 60; i++)
+		bufferevent_free(idle[i]);
+	server_teardown();
+}
+END_TEST
+
 START_TEST(body_too_large)
 {
 	struct resp	 r;
@@ -2138,6 +2201,7 @@ http_suite(void)
 	tcase_add_test(tc, retry_after);
 	tcase_add_test(tc, request_deadline);
 	tcase_add_test(tc, conn_cap);
+	tcase_add_test(tc, accept_emfile);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -58,6 +58,7 @@ static void	 http_conn_detach(struct http_server *);
 static void	 http_listeners_update(struct http_server *);
 static void	 http_backoff_end(int, short, void *);
 static void	 http_conn_gone(struct evhttp_connection *, void *);
+static void	 http_linger_end(struct http_linger *);
 
 static int
 http_conn_cmp(struct http_conn *a, struct http_conn *b)
@@ -66,6 +67,9 @@ http_conn_cmp(struct http_conn *a, struct http_conn *b)
 
 	return (x < y ? -1 : x > y);
 }
+static TAILQ_HEAD(, http_server) http_servers =
+    TAILQ_HEAD_INITIALIZER(http_servers);
+
 RB_PROTOTYPE(http_conns, http_conn, node, http_conn_cmp)
 RB_GENERATE(http_conns, http_conn, node, http_conn_cmp)
 
@@ -251,11 +255,13 @@ http_server_new(struct event_base *base, struct fe_stats *stats)
 	TAILQ_INIT(&srv->listeners);
 	TAILQ_INIT(&srv->reqs);
 	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->lingers);
 	RB_INIT(&srv->conntree);
 	evtimer_assign(&srv->ev_backoff, base, http_backoff_end, srv);
 	if ((srv->raw = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new", __func__);
 	http_server_set_conns(srv, HTTP_MAX_CONNS, HTTP_REQ_TIMEOUT_MS);
+	TAILQ_INSERT_TAIL(&http_servers, srv, sentry);
 	return (srv);
 }
 
@@ -274,8 +280,11 @@ http_server_free(struct http_server *srv)
 		http_req_free(hr);
 	http_server_close_listeners(srv);
 	http_conn_detach(srv);
+	while (!TAILQ_EMPTY(&srv->lingers))
+		http_linger_end(TAILQ_FIRST(&srv->lingers));
 	evtimer_del(&srv->ev_backoff);
 	evbuffer_free(srv->raw);
+	TAILQ_REMOVE(&http_servers, srv, sentry);
 	free(srv);
 }
 
@@ -401,6 +410,7 @@ http_conn_close(struct http_conn *c)
 {
 	int	 ready = c->ready;
 
+	c->closing = 1;
 	evtimer_del(&c->ev_deadline);
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING |
 	    BEV_EVENT_TIMEOUT, 0);
@@ -494,6 +504,85 @@ http_conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 		evtimer_del(&c->ev_deadline);
 }
 
+/*
+ * Lingering close.  A connection whose request was refused (and
+ * answered) may still have bytes in flight from the client: closing on
+ * them would reset the connection, and the client could lose the answer
+ * before it reads it.  So the socket is kept on a dup and read out, for
+ * HTTP_LINGER_MS or HTTP_LINGER_BYTES at most, until the client closes;
+ * evhttp has already shut down the sending side.
+ */
+static void
+http_linger_end(struct http_linger *lg)
+{
+	event_del(&lg->ev);
+	close(lg->fd);
+	TAILQ_REMOVE(&lg->srv->lingers, lg, entry);
+	lg->srv->nlinger--;
+	free(lg);
+}
+
+static void
+http_linger_cb(int fd, short event, void *arg)
+{
+	struct http_linger	*lg = arg;
+	struct timespec		 now;
+	struct timeval		 tv;
+	char			 buf[4096];
+	ssize_t			 n = 0;
+	long long		 ms;
+
+	if (event & EV_READ) {
+		while (lg->nread <= HTTP_LINGER_BYTES &&
+		    (n = read(fd, buf, sizeof(buf))) > 0)
+			lg->nread += n;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR) &&
+		    lg->nread <= HTTP_LINGER_BYTES) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ms = (lg->until.tv_sec - now.tv_sec) * 1000LL +
+			    (lg->until.tv_nsec - now.tv_nsec) / 1000000;
+			if (ms > 0) {
+				tv.tv_sec = ms / 1000;
+				tv.tv_usec = (ms % 1000) * 1000;
+				event_add(&lg->ev, &tv);
+				return;
+			}
+		}
+	}
+	http_linger_end(lg);
+}
+
+static void
+http_linger_start(struct http_server *srv, int fd)
+{
+	struct http_linger	*lg;
+	struct timeval		 tv = { HTTP_LINGER_MS / 1000,
+				    (HTTP_LINGER_MS % 1000) * 1000 };
+	int			 nfd;
+
+	if (fd == -1 || srv->nlinger >= HTTP_LINGER_MAX)
+		return;
+	if ((nfd = dup(fd)) == -1) {
+		log_warn("%s: dup", __func__);
+		return;
+	}
+	if ((lg = calloc(1, sizeof(*lg))) == NULL)
+		fatal("%s", __func__);
+	lg->srv = srv;
+	lg->fd = nfd;
+	clock_gettime(CLOCK_MONOTONIC, &lg->until);
+	lg->until.tv_sec += HTTP_LINGER_MS / 1000;
+	lg->until.tv_nsec += (long)(HTTP_LINGER_MS % 1000) * 1000000;
+	if (lg->until.tv_nsec >= 1000000000) {
+		lg->until.tv_sec++;
+		lg->until.tv_nsec -= 1000000000;
+	}
+	event_assign(&lg->ev, srv->base, nfd, EV_READ, http_linger_cb, lg);
+	event_add(&lg->ev, &tv);
+	TAILQ_INSERT_TAIL(&srv->lingers, lg, entry);
+	srv->nlinger++;
+}
+
 /* evhttp frees the connection (its close callback). */
 static void
 http_conn_gone(struct evhttp_connection *evcon, void *arg)
@@ -502,6 +591,10 @@ http_conn_gone(struct evhttp_connection *evcon, void *arg)
 	struct http_server	*srv = c->srv;
 	struct http_req		*hr;
 
+	/* an answered refusal: read out the rest before the close */
+	if (evcon != NULL && srv != NULL && c->st.state == HS_DEAD &&
+	    !c->closing)
+		http_linger_start(srv, bufferevent_getfd(c->bev));
 	evtimer_del(&c->ev_deadline);
 	evtimer_del(&c->ev_init);
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->cbent);
@@ -609,10 +702,21 @@ http_backoff_end(int fd, short event, void *arg)
 static void
 http_accept_error(struct evconnlistener *lev, void *arg)
 {
-	struct http_listener	*l = arg;
-	struct http_server	*srv = l->srv;
+	struct http_server	*srv = NULL;
+	struct http_listener	*l;
 	struct timeval		 tv;
 	int			 err = EVUTIL_SOCKET_ERROR();
+
+	/* arg is evhttp's: find whose listener this is */
+	TAILQ_FOREACH(srv, &http_servers, sentry) {
+		TAILQ_FOREACH(l, &srv->listeners, entry)
+			if (l->lev == lev)
+				break;
+		if (l != NULL)
+			break;
+	}
+	if (srv == NULL)
+		fatalx("%s: unknown listener", __func__);
 
 	srv->naccept_err++;
 	log_warnx("accept: %s; pausing new connections", strerror(err));
@@ -625,8 +729,23 @@ http_accept_error(struct evconnlistener *lev, void *arg)
 	tv.tv_sec = srv->backoff_ms / 1000;
 	tv.tv_usec = (srv->backoff_ms % 1000) * 1000;
 	evtimer_add(&srv->ev_backoff, &tv);
-	if (err == EMFILE || err == ENFILE)
-		(void)http_conn_evict(srv);
+	if (err != EMFILE && err != ENFILE)
+		return;
+	/*
+	 * The descriptors ran out below the cap (the limit was lowered
+	 * under us, or other processes hold the system's): the cap comes
+	 * down to what fits, less some room, and connections over it go,
+	 * so that from now on the cap, not accept(2), says no.
+	 */
+	if (srv->nconns - HTTP_EMFILE_ROOM < srv->max_conns) {
+		srv->max_conns = srv->nconns > HTTP_EMFILE_ROOM + 1 ?
+		    srv->nconns - HTTP_EMFILE_ROOM : 1;
+		log_warnx("out of descriptors at %d connections; max "
+		    "connections now %d", srv->nconns, srv->max_conns);
+	}
+	while (srv->nconns > srv->max_conns && http_conn_evict(srv) == 0)
+		;
+	(void)http_conn_evict(srv);
 }
 
 /* The connection behind a request evhttp hands us. */

@@ -57,6 +57,8 @@
 
 #include <sys/tree.h>
 
+#include <time.h>
+
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/listener.h>
@@ -79,6 +81,10 @@
 #define HTTP_RETRY_AFTER	"5"	/* seconds, on a 503 without one */
 #define HTTP_BACKOFF_MIN_MS	50	/* accept error pause, doubling */
 #define HTTP_BACKOFF_MAX_MS	1000
+#define HTTP_EMFILE_ROOM	8	/* the cap below where EMFILE came */
+#define HTTP_LINGER_MAX		32	/* refused sockets read out at once */
+#define HTTP_LINGER_MS		2000	/* for at most this long */
+#define HTTP_LINGER_BYTES	(256 * 1024)	/* or this much */
 
 /* Methods a route answers; a GET route answers HEAD too. */
 #define HTTP_GET	0x01
@@ -176,8 +182,19 @@ struct http_conn {
 	int			 ready;		/* evhttp's close callback set */
 	int			 inside;	/* the guard is running */
 	int			 timedout;	/* 408 sent, closing */
+	int			 closing;	/* closed by us, no answer */
 };
 RB_HEAD(http_conns, http_conn);
+
+/* A refused connection's socket, read out before it is closed. */
+struct http_linger {
+	TAILQ_ENTRY(http_linger) entry;
+	struct http_server	*srv;
+	struct event		 ev;
+	int			 fd;
+	size_t			 nread;
+	struct timespec		 until;
+};
 
 struct http_listener {
 	TAILQ_ENTRY(http_listener) entry;
@@ -189,6 +206,7 @@ struct http_listener {
 };
 
 struct http_server {
+	TAILQ_ENTRY(http_server) sentry;	/* every server, for accept errors */
 	struct event_base	*base;
 	TAILQ_HEAD(, http_listener) listeners;
 	TAILQ_HEAD(, http_req)	 reqs;		/* in progress */
@@ -198,6 +216,8 @@ struct http_server {
 	TAILQ_HEAD(, http_conn)	 conns;
 	struct http_conns	 conntree;
 	struct evbuffer		*raw;		/* the guard's scratch */
+	TAILQ_HEAD(, http_linger) lingers;
+	int			 nlinger;
 	int			 nconns;
 	int			 max_conns;	/* in force (clamped) */
 	int			 conf_conns;	/* configured */
