@@ -420,12 +420,14 @@ START_TEST(guard_stream)
 		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "05;ext=\"v\"\r\nhello\r\n1\nx\n0\r\nTrailer: dropped\r\n"
 		    "\r\nGET /b HTTP/1.0\n\n"
-		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
+		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+		    "abc";
 		want = "POST /a HTTP/1.1\r\nHost: t\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "5\r\nhello\r\n1\r\nx\r\n0\r\n\r\n"
 		    "GET /b HTTP/1.0\n\n"
-		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
+		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+		    "abc";
 		out = guard_run(in, strlen(in), bw, &st);
 		ck_assert_str_eq(out, want);
 		ck_assert_int_eq(st.state, HS_HEAD);
@@ -441,7 +443,8 @@ START_TEST(guard_stream)
 		ck_assert_str_eq(out, HG_STANDIN);
 		ck_assert_int_eq(st.state, HS_DEAD);
 		ck_assert_int_eq(st.status, 400);
-		ck_assert_str_eq(st.msg, "Transfer-Encoding other than chunked");
+		ck_assert_str_eq(st.msg,
+		    "Transfer-Encoding other than chunked");
 		ck_assert_uint_eq(st.reject_at, 0);
 		free(out);
 
@@ -449,7 +452,8 @@ START_TEST(guard_stream)
 		in = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
 		    "POST /b HTTP/1.1\r\nHost: t\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n"
-		    "2\r\nab\r\n5;\r\nhello\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+		    "2\r\nab\r\n5;\r\nhello\r\n0\r\n\r\n"
+		    "GET /c HTTP/1.1\r\n\r\n";
 		out = guard_run(in, strlen(in), bw, &st);
 		ck_assert_str_eq(out, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
 		    "POST /b HTTP/1.1\r\nHost: t\r\n"

@@ -57,6 +57,7 @@ static void	 http_wait_expired(int, short, void *);
 static void	 http_conn_detach(struct http_server *);
 static void	 http_listeners_update(struct http_server *);
 static void	 http_backoff_end(int, short, void *);
+static void	 http_cap_restore(int, short, void *);
 static void	 http_conn_gone(struct evhttp_connection *, void *);
 static void	 http_linger_end(struct http_linger *);
 
@@ -258,6 +259,7 @@ http_server_new(struct event_base *base, struct fe_stats *stats)
 	TAILQ_INIT(&srv->lingers);
 	RB_INIT(&srv->conntree);
 	evtimer_assign(&srv->ev_backoff, base, http_backoff_end, srv);
+	evtimer_assign(&srv->ev_restore, base, http_cap_restore, srv);
 	if ((srv->raw = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new", __func__);
 	http_server_set_conns(srv, HTTP_MAX_CONNS, HTTP_REQ_TIMEOUT_MS);
@@ -283,6 +285,7 @@ http_server_free(struct http_server *srv)
 	while (!TAILQ_EMPTY(&srv->lingers))
 		http_linger_end(TAILQ_FIRST(&srv->lingers));
 	evtimer_del(&srv->ev_backoff);
+	evtimer_del(&srv->ev_restore);
 	evbuffer_free(srv->raw);
 	TAILQ_REMOVE(&http_servers, srv, sentry);
 	free(srv);
@@ -684,6 +687,15 @@ http_listeners_update(struct http_server *srv)
 }
 
 static void
+http_cap_restore(int fd, short event, void *arg)
+{
+	struct http_server	*srv = arg;
+
+	http_server_set_conns(srv, srv->conf_conns, srv->req_timeout_ms);
+	log_info("max connections %d again", srv->max_conns);
+}
+
+static void
 http_backoff_end(int fd, short event, void *arg)
 {
 	struct http_server	*srv = arg;
@@ -743,6 +755,10 @@ http_accept_error(struct evconnlistener *lev, void *arg)
 		log_warnx("out of descriptors at %d connections; max "
 		    "connections now %d", srv->nconns, srv->max_conns);
 	}
+	/* the cap in force is worked out afresh after a quiet while */
+	tv.tv_sec = HTTP_EMFILE_RESTORE_S;
+	tv.tv_usec = 0;
+	evtimer_add(&srv->ev_restore, &tv);
 	while (srv->nconns > srv->max_conns && http_conn_evict(srv) == 0)
 		;
 	(void)http_conn_evict(srv);

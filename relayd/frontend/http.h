@@ -82,6 +82,7 @@
 #define HTTP_BACKOFF_MIN_MS	50	/* accept error pause, doubling */
 #define HTTP_BACKOFF_MAX_MS	1000
 #define HTTP_EMFILE_ROOM	8	/* the cap below where EMFILE came */
+#define HTTP_EMFILE_RESTORE_S	60	/* for this long after the last */
 #define HTTP_LINGER_MAX		32	/* refused sockets read out at once */
 #define HTTP_LINGER_MS		2000	/* for at most this long */
 #define HTTP_LINGER_BYTES	(256 * 1024)	/* or this much */
@@ -179,7 +180,7 @@ struct http_conn {
 	struct event		 ev_init;
 	uint32_t		 ndisp;		/* requests dispatched */
 	int			 busy;		/* requests at a handler */
-	int			 ready;		/* evhttp's close callback set */
+	int			 ready;		/* evhttp's closecb is set */
 	int			 inside;	/* the guard is running */
 	int			 timedout;	/* 408 sent, closing */
 	int			 closing;	/* closed by us, no answer */
@@ -206,7 +207,7 @@ struct http_listener {
 };
 
 struct http_server {
-	TAILQ_ENTRY(http_server) sentry;	/* every server, for accept errors */
+	TAILQ_ENTRY(http_server) sentry;	/* all, for accept errors */
 	struct event_base	*base;
 	TAILQ_HEAD(, http_listener) listeners;
 	TAILQ_HEAD(, http_req)	 reqs;		/* in progress */
@@ -222,10 +223,11 @@ struct http_server {
 	int			 max_conns;	/* in force (clamped) */
 	int			 conf_conns;	/* configured */
 	int			 req_timeout_ms;
-	int			 full;		/* at the cap, none to push out */
+	int			 full;		/* at the cap, none to evict */
 	int			 paused;	/* accept error backoff */
 	int			 backoff_ms;
 	struct event		 ev_backoff;
+	struct event		 ev_restore;	/* the cap after EMFILE */
 	uint64_t		 nevicted;	/* connections pushed out */
 	uint64_t		 naccept_err;	/* accept errors */
 };
