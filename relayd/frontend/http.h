@@ -25,8 +25,12 @@
  * (http_guard.h): libevent 2.1 has no hook between the header block and
  * the body of a request it serves (evhttp_request_set_header_cb() works
  * on outgoing requests only; evhttp_set_newreqcb() arrived in 2.2), so
- * each connection's bufferevent is a filter over the socket (or TLS) one
- * that holds a header block until it is complete and checked.  A request
+ * an evbuffer callback on the input buffer of each connection's socket
+ * (or TLS) bufferevent, which runs before evhttp's read callback, holds a
+ * header block until it is complete and checked.  (A filter bufferevent
+ * would do too, but evhttp frees it, and the socket under it, as soon as
+ * the last answer has moved into the filter's output: the answer would
+ * be lost on Connection: close.)  A request
  * the guard refuses (smuggling-prone framing, bad chunk sizes, a body
  * over the limit, a header block too large, the request deadline) is
  * answered with its JSON error and Connection: close; evhttp never sees

@@ -4,8 +4,8 @@
  * Content-Length headers, strtoll() with its sign and blanks, any
  * Transfer-Encoding but "chunked" ignored, chunk sizes with junk), and it
  * has no hook between the header block and the body of a request it
- * serves.  So every connection's bytes pass through a filter (http.c)
- * that runs this stream machine first: it holds a request's header block
+ * serves.  So every connection's bytes pass this stream machine first
+ * (http.c runs it from a callback on the connection's input buffer): it holds a request's header block
  * until it is complete, checks it (http_head_check()) and only then
  * passes it on, followed by exactly the body the checks framed, with
  * chunk-size lines rewritten in plain hex and trailers dropped.  A
