@@ -103,6 +103,15 @@ check "a well-formed chunked body still reaches routing (405)" \
     grep -q '^HTTP/1\.1 405 ' <<<"$out"
 check "relay a is still healthy after the smuggling inputs" http_healthy "$URL"
 
+# metric NAME MIN: the /metrics series NAME (with labels) is at least MIN
+metric() {
+	curl -s --max-time 2 "$URL/metrics" |
+	    awk -v n="$1" -v m="$2" '$1 == n { f = 1; exit !($2 >= m) }
+	    END { if (!f) exit 1 }'
+}
+check "the refusals are counted in /metrics" \
+    wait_for 5 metric relayd_http_refused_total 11
+
 # --- finding 4: 1 100 idle connects -----------------------------------------
 fe_fds() {
 	ls "/proc/$FE/fd" 2>/dev/null | wc -l
@@ -174,6 +183,8 @@ check "the frontend does not spin (cpu $((cpu1 - cpu0)) ticks in $(((t1 - t0) / 
 grown=$(($(log_size) - size0))
 check "the log grew by less than 1 MB ($grown bytes)" \
     test "$grown" -lt 1048576
+check "connections pushed out at the cap are counted in /metrics" \
+    wait_for 5 metric 'relayd_http_closed_total{reason="evicted"}' 100
 echo done >"$T/h1.fifo"
 wait "$H1" 2>/dev/null
 check "the idle connections are released" wait_for 20 \
@@ -242,6 +253,8 @@ check "slow client: a byte every 500 ms is cut at the deadline ($ms ms)" \
 check "slow client: the trickle gets the JSON 408" \
     grep -q '^HTTP/1\.1 408 ' <<<"$out"
 kill "$TRICKLE" 2>/dev/null
+check "the deadline cuts are counted in /metrics" \
+    wait_for 5 metric 'relayd_http_closed_total{reason="deadline"}' 5
 check "relay a is healthy at the end" http_healthy "$URL"
 
 summary

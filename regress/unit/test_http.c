@@ -1319,6 +1319,7 @@ START_TEST(smuggling)
 	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n2 junk\r\n{}\r\n0\r\n\r\n", 400,
 	    "malformed chunk size line");
+	ck_assert_uint_eq(fstate.http->nrefused, 11);
 	/* pipelined after a good request: the good one is answered */
 	{
 		struct client	 c;
@@ -1447,6 +1448,7 @@ START_TEST(request_deadline)
 	client_free(&c);
 	ck_assert_msg(dt >= 900 && dt < 3000, "body cut after %llu ms",
 	    (unsigned long long)dt);
+	ck_assert_uint_eq(fstate.http->ndeadline, 3);
 	server_teardown();
 }
 END_TEST
@@ -1489,6 +1491,32 @@ START_TEST(conn_cap)
 	get("/nope", &r);
 	check_error(&r, 404, "not found");
 	free(r.body);
+
+	/* the counts reach /metrics */
+	{
+		struct fe_stats		 st;
+		struct metrics_self	 self;
+		struct evbuffer		*b;
+		const char		*txt;
+
+		memset(&st, 0, sizeof(st));
+		http_server_stats(fstate.http, &st);
+		ck_assert_uint_eq(st.http_evicted, 25);	/* and get() */
+		ck_assert_uint_le(st.http_conns, 16);
+		ck_assert_int_eq(metrics_fe_stats(&st), 0);
+		memset(&self, 0, sizeof(self));
+		self.version = "t";
+		self.self = PROC_PEER;
+		b = evbuffer_new();
+		metrics_render(b, &self);
+		evbuffer_add(b, "", 1);
+		txt = (const char *)evbuffer_pullup(b, -1);
+		ck_assert_ptr_nonnull(strstr(txt, "relayd_http_closed_total{"
+		    "reason=\"evicted\"} 25\n"));
+		ck_assert_ptr_nonnull(strstr(txt,
+		    "relayd_http_accept_errors_total 0\n"));
+		evbuffer_free(b);
+	}
 	for (i = 0; i < 40; i++)
 		bufferevent_free(idle[i]);
 	server_teardown();

@@ -340,6 +340,19 @@ http_conns_cap(int conf, long long nofile)
 	return (conf < room ? conf : (int)room);
 }
 
+/* The HTTP layer's counters, for /metrics. */
+void
+http_server_stats(const struct http_server *srv, struct fe_stats *st)
+{
+	if (srv == NULL)
+		return;
+	st->http_conns = (uint64_t)srv->nconns;
+	st->http_evicted = srv->nevicted;
+	st->http_deadline = srv->ndeadline;
+	st->http_refused = srv->nrefused;
+	st->http_accept_err = srv->naccept_err;
+}
+
 /* `max connections' and `request timeout'; 0 is the default */
 void
 http_server_set_conns(struct http_server *srv, int max_conns,
@@ -435,6 +448,8 @@ http_conn_deadline(int fd, short event, void *arg)
 	struct http_stream	*st = &c->st;
 	bufferevent_data_cb	 readcb;
 
+	if (c->srv != NULL && !c->timedout)
+		c->srv->ndeadline++;
 	if (c->timedout || !st->inreq || st->state == HS_BODY ||
 	    st->state == HS_CHUNK_DATA || st->state == HS_DEAD ||
 	    c->srv == NULL) {
@@ -1055,6 +1070,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	if (hr->conn != NULL && hr->conn->st.state == HS_DEAD &&
 	    hr->conn->ndisp - 1 == hr->conn->st.reject_at) {
 		hr->close = 1;
+		if (hr->conn->st.status != 408)
+			srv->nrefused++;
 		http_error(hr, hr->conn->st.status, "%s", hr->conn->st.msg);
 		return;
 	}

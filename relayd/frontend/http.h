@@ -233,6 +233,8 @@ struct http_server {
 	struct event		 ev_backoff;
 	struct event		 ev_restore;	/* the cap after EMFILE */
 	uint64_t		 nevicted;	/* connections pushed out */
+	uint64_t		 ndeadline;	/* cut by the deadline */
+	uint64_t		 nrefused;	/* refused by the guard */
 	uint64_t		 naccept_err;	/* accept errors */
 };
 
@@ -244,6 +246,7 @@ int	 http_server_listen(struct http_server *, int,
 void	 http_server_close_listeners(struct http_server *);
 void	 http_server_set_limit(struct http_server *, uint64_t);
 void	 http_server_set_conns(struct http_server *, int, int);
+void	 http_server_stats(const struct http_server *, struct fe_stats *);
 int	 http_conns_cap(int, long long);
 uint64_t http_body_cap(uint64_t);
 SSL_CTX	*http_tls_ctx(const char *, size_t, const char *, size_t, char *,
