@@ -11,6 +11,8 @@
  * are {"error":"...","status":N} (http_error()).
  *
  * Order of checks for every request (http.c, http_dispatch()):
+ *	0. refused by the framing guard (below)		its status,
+ *							Connection: close
  *	1. URI longer than HTTP_URI_MAX			414
  *	2. body over the configured limit		413
  *	3. body on a method that has none		400, Connection: close
