@@ -198,6 +198,12 @@ struct fe_stats {
 	uint32_t	 queue[PROC_MAX];	/* imsgs queued to each process */
 	uint64_t	 auth_failures[AUTH_FAIL_MAX];
 	uint64_t	 ip_rate_limited;	/* per-IP 429s (fedauth.h) */
+	/* the HTTP layer (http.h) */
+	uint64_t	 http_conns;		/* open now */
+	uint64_t	 http_evicted;		/* pushed out at the cap */
+	uint64_t	 http_deadline;		/* cut by request timeout */
+	uint64_t	 http_refused;		/* refused by the guard */
+	uint64_t	 http_accept_err;	/* accept(2) errors */
 };
 
 /* IMSG_METRICS_REQ */

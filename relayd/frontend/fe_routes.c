@@ -139,7 +139,11 @@ fe_set_conf(const struct cfg_global *g)
 	fe->conf = *g;
 	fe->have_conf = 1;
 	if (fe->http != NULL)
+	{
 		http_server_set_limit(fe->http, g->body_limit);
+		http_server_set_conns(fe->http, (int)g->http_max_conns,
+		    (int)g->http_req_timeout_ms);
+	}
 }
 
 void

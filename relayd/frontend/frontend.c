@@ -142,6 +142,7 @@ fe_stats_send(int force)
 	for (i = 0; i < PROC_MAX; i++)
 		fe_state.stats.queue[i] = i == PROC_FRONTEND ? 0 :
 		    proc_queue_depth(&fe_proc, i);
+	http_server_stats(fe_state.http, &fe_state.stats);
 	if (!force && memcmp(&stats_sent, &fe_state.stats,
 	    sizeof(stats_sent)) == 0)
 		return;
