@@ -1,0 +1,234 @@
+#!/bin/bash
+#
+# HTTP benchmark: GET /federation/v1/identity against a real relayd (its
+# own private PostgreSQL from regress/pg.sh, started as the integration
+# tests start relays), with prefork 1 and 2, and against bench/minhttp
+# answering the same bytes with as many processes (the practical limit of
+# a libevent server on this machine).  The load is bench/httpload:
+# BENCH_CONNS keep-alive connections, one request in flight on each,
+# BENCH_SECONDS measured after one second of warm-up, BENCH_RUNS runs of
+# each server, alternated (relayd, minhttp, relayd, ...) so that both see
+# the same machine.  PSS is the sum of Pss in /proc/PID/smaps_rollup over
+# the server's processes (relayd: the parent and every descendant),
+# idle before the first run and the largest sample (every 0.2 s) during
+# the runs.
+#
+# Only 127.0.0.1; every process started is stopped by PID at the end
+# (regress/integration/lib.sh's cleanup).
+#
+#	BUILD=build SRC=. bash bench/http.sh
+#
+set -eu
+
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_CONNS=${BENCH_CONNS:-32}
+BENCH_PREFORK=${BENCH_PREFORK:-"1 2"}
+ROUTE=/federation/v1/identity
+
+. "$SRC/regress/integration/lib.sh"
+
+die() {
+	echo "bench/http.sh: $*" >&2
+	exit 1
+}
+
+# all descendants of $1, and $1
+proc_tree() {
+	local p c
+	echo "$1"
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		proc_tree "$c"
+	done
+}
+
+# pss PID: kB of PSS over PID's tree
+pss() {
+	local p sum=0 v
+	for p in $(proc_tree "$1"); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" \
+		    2>/dev/null) || continue
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# pss_each PID: "name=kB" for each process of the tree
+pss_each() {
+	local p v n out=""
+	for p in $(proc_tree "$1"); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" \
+		    2>/dev/null) || continue
+		# relayd's children set their titles ("relayd: frontend 1")
+		n=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{
+			if ($1 == "relayd:") {
+				n = $2
+				for (i = 3; i <= NF; i++)
+					if ($i ~ /^[a-z0-9]+$/) n = n "-" $i
+			} else {
+				n = $1; sub(/.*\//, "", n)
+			}
+			print n
+		}') || continue
+		out="$out $n=$v"
+	done
+	echo "${out# }"
+}
+
+# load LABEL PID PORT: BENCH_RUNS runs; results in $T/res.LABEL, the
+# largest PSS sample in $T/pssmax.LABEL
+load_once() {
+	local label=$1 pid=$2 port=$3 lp max v
+	max=$(cat "$T/pssmax.$label" 2>/dev/null || echo 0)
+	"$BUILD/bench/httpload" -c "$BENCH_CONNS" -d "$BENCH_SECONDS" \
+	    -w 1 -p "$port" "$ROUTE" >>"$T/res.$label" &
+	lp=$!
+	track_pid "$lp"
+	while pid_alive "$lp"; do
+		v=$(pss "$pid")
+		[ "$v" -gt "$max" ] && max=$v
+		sleep 0.2
+	done
+	wait "$lp" || die "$label: httpload failed: $(tail -1 "$T/res.$label")"
+	echo "$max" >"$T/pssmax.$label"
+}
+
+ensure_users
+start_pg
+
+start_relayd() {
+	local n=$1 dir="$T/relay$1"
+	RPORT=$(free_port)
+	mkdir -p "$dir/empty"
+	chmod 755 "$dir" "$dir/empty"
+	cat >"$dir/relayd.conf" <<EOF
+name "bench$n"
+endpoint "http://127.0.0.1:$RPORT"
+listen on 127.0.0.1 port $RPORT
+prefork $n
+chroot "$dir/empty"
+key "$dir/relay.key"
+audit log "$dir/sign.log"
+database "host=$PGHOST port=$PGPORT dbname=relayd"
+control socket "$dir/relayd.sock"
+EOF
+	"$BUILD/relayd/relayd" -d -x "$BUILD" -f "$dir/relayd.conf" \
+	    >>"$dir/log" 2>&1 &
+	RELAY_PID=$!
+	track_pid "$RELAY_PID"
+	wait_for 30 http_healthy "http://127.0.0.1:$RPORT" ||
+	    die "relayd prefork $n did not become healthy: $(tail -5 \
+	    "$dir/log")"
+	# the identity answers 200 once the identity is known
+	wait_for 30 test "$(http_code "http://127.0.0.1:$RPORT$ROUTE")" = 200 ||
+	    die "relayd prefork $n: $ROUTE does not answer 200"
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait_for 20 pid_gone "$1" || die "PID $1 did not stop"
+	wait "$1" 2>/dev/null || true
+}
+
+start_minhttp() {
+	local n=$1 file=$2
+	MPORT=$(free_port)
+	"$BUILD/bench/minhttp" -n "$n" -p "$MPORT" "$file" \
+	    >"$T/minhttp.$n.out" 2>&1 &
+	MIN_PID=$!
+	track_pid "$MIN_PID"
+	wait_for 10 grep -q '^ready' "$T/minhttp.$n.out" ||
+	    die "minhttp did not start: $(cat "$T/minhttp.$n.out")"
+}
+
+# field NAME LINE
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# stats LABEL: "best median p99best p99median" of rps and p99 over runs
+stats() {
+	local f=$T/res.$1
+	awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "rps") r[NR] = kv[2]
+			if (kv[1] == "p99_us") q[NR] = kv[2]
+			if (kv[1] == "p50_us") m[NR] = kv[2]
+		}
+	} END {
+		n = NR
+		# sort run indices by rps, descending
+		for (i = 1; i <= n; i++) idx[i] = i
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (r[idx[j]] > r[idx[i]] + 0) {
+					t = idx[i]; idx[i] = idx[j]; idx[j] = t
+				}
+		b = idx[1]; md = idx[int((n + 1) / 2)]
+		printf "%d %d %d %d %d %d\n", r[b], r[md], m[b], q[b], m[md], q[md]
+	}' "$f"
+}
+
+for n in $BENCH_PREFORK; do
+	start_relayd "$n"
+	curl -si --max-time 5 "http://127.0.0.1:$RPORT$ROUTE" \
+	    >"$T/identity.$n" || die "cannot fetch $ROUTE"
+	pss_idle_relayd[$n]=$(pss "$RELAY_PID")
+	pss_each_relayd[$n]=$(pss_each "$RELAY_PID")
+	start_minhttp "$n" "$T/identity.$n"
+	pss_idle_min[$n]=$(pss "$MIN_PID")
+	for r in $(seq "$BENCH_RUNS"); do
+		load_once "relayd$n" "$RELAY_PID" "$RPORT"
+		load_once "min$n" "$MIN_PID" "$MPORT"
+	done
+	# same bytes: the bodies of both servers are compared
+	curl -s --max-time 5 "http://127.0.0.1:$RPORT$ROUTE" >"$T/body.r"
+	curl -s --max-time 5 "http://127.0.0.1:$MPORT$ROUTE" >"$T/body.m"
+	cmp -s "$T/body.r" "$T/body.m" ||
+	    die "minhttp does not answer relayd's bytes"
+	bodylen[$n]=$(wc -c <"$T/body.r")
+	stop_pid "$MIN_PID"
+	stop_pid "$RELAY_PID"
+done
+
+echo
+echo "GET $ROUTE: $BENCH_CONNS keep-alive connections, ${BENCH_SECONDS} s" \
+    "a run after 1 s of warm-up, $BENCH_RUNS runs each, alternated;"
+echo "load generator bench/httpload on the same machine (nproc $(nproc))," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo
+printf '%-18s %10s %10s %9s %9s %9s %9s %8s %8s\n' "server" "req/s" \
+    "req/s" "p50 us" "p99 us" "p50 us" "p99 us" "ratio" "ratio"
+printf '%-18s %10s %10s %9s %9s %9s %9s %8s %8s\n' "" "best" "median" \
+    "best" "best" "median" "median" "best" "median"
+for n in $BENCH_PREFORK; do
+	read -r mb mm mp50b mp99b mp50m mp99m <<<"$(stats "min$n")"
+	read -r rb rm rp50b rp99b rp50m rp99m <<<"$(stats "relayd$n")"
+	printf '%-18s %10d %10d %9d %9d %9d %9d %8s %8s\n' \
+	    "minhttp -n $n" "$mb" "$mm" "$mp50b" "$mp99b" "$mp50m" "$mp99m" \
+	    "-" "-"
+	printf '%-18s %10d %10d %9d %9d %9d %9d %7.1f%% %7.1f%%\n' \
+	    "relayd prefork $n" "$rb" "$rm" "$rp50b" "$rp99b" "$rp50m" \
+	    "$rp99m" "$(awk "BEGIN { print 100 * $rb / $mb }")" \
+	    "$(awk "BEGIN { print 100 * $rm / $mm }")"
+done
+echo "(target: relayd >= 90 % of minhttp; body ${bodylen[1]:-?} bytes," \
+    "same bytes from both)"
+echo
+printf '%-18s %12s %14s\n' "PSS, kB" "idle" "under load"
+for n in $BENCH_PREFORK; do
+	printf '%-18s %12d %14d\n' "minhttp -n $n" "${pss_idle_min[$n]}" \
+	    "$(cat "$T/pssmax.min$n")"
+	printf '%-18s %12d %14d\n' "relayd prefork $n" \
+	    "${pss_idle_relayd[$n]}" "$(cat "$T/pssmax.relayd$n")"
+done
+for n in $BENCH_PREFORK; do
+	echo "relayd prefork $n idle, per process (kB): ${pss_each_relayd[$n]}"
+done
+echo
+echo "raw runs:"
+for n in $BENCH_PREFORK; do
+	sed "s/^/  relayd prefork $n: /" "$T/res.relayd$n"
+	sed "s/^/  minhttp -n $n:      /" "$T/res.min$n"
+done
