@@ -287,8 +287,8 @@ main(int argc, char *argv[])
 	const char	*errstr;
 	uint64_t	 t_start = 0, t_stop = 0;
 	double		 secs;
-	int		 ch, i, nconns = 16, port = 0, duration = 5, warmup = 1;
-	int		 n;
+	int		 ch, i, n, nconns = 16, port = 0, duration = 5;
+	int		 warmup = 1;
 
 	while ((ch = getopt(argc, argv, "c:d:p:w:")) != -1) {
 		switch (ch) {

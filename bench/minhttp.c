@@ -162,7 +162,8 @@ main(int argc, char *argv[])
 	sigset_t		 set, old;
 	pid_t			 pids[MAXPROCS];
 	const char		*errstr;
-	int			 ch, fd, i, nprocs = 1, port = 0, one = 1, sig;
+	int			 ch, fd, i, nprocs = 1, port = 0, sig;
+	int			 one = 1;
 
 	while ((ch = getopt(argc, argv, "n:p:")) != -1) {
 		switch (ch) {
