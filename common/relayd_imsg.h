@@ -343,8 +343,8 @@ struct ldg_state {
 
 /*
  * IMSG_FE_STATS: one frontend's cumulative counters.  Requests are
- * counted per route (relayd/http.h) and status bucket (relayd/metrics.c:
- * 200 202 400 401 403 404 405 409 413 414 429 500 503, then "other").
+ * counted per route (relayd/frontend/http.h) and status bucket
+ * (relayd/fed/metrics.c: 200 202 400 401 403 404 405 409 413 414 429 500 503, then "other").
  */
 #define FE_ROUTE_MAX	16
 #define FE_STATUS_MAX	16

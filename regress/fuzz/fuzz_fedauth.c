@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the federation request checks (relayd/fedauth.c):
+ * libFuzzer target for the federation request checks (relayd/fed/fedauth.c):
  * header credentials, the bodies of every signed kind, propose and
  * confirm field checks, the small rules and the per-IP limiter.
  *

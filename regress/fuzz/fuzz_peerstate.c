@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for what the peer engine reads from other relays
- * (relayd/peerstate.c).  The first input byte picks the function, the
+ * (relayd/fed/peerstate.c).  The first input byte picks the function, the
  * rest is its argument:
  *
  *	0  peer_url_parse(): a URL that parses must come out normalised so

@@ -1,6 +1,6 @@
 /*
- * The federation request checks (relayd/fedauth.c) and the frontend's
- * federation routes (relayd/fe_fed.c).
+ * The federation request checks (relayd/fed/fedauth.c) and the frontend's
+ * federation routes (relayd/frontend/fe_fed.c).
  *
  * The pure part reproduces the handshake, heartbeat, removal and signed
  * body vectors of Appendix B (VECTORS_DIR/appendix-b.json) through the

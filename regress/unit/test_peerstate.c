@@ -1,5 +1,5 @@
 /*
- * Unit tests for relayd/peerstate.c, the pure part of peering: endpoint
+ * Unit tests for relayd/fed/peerstate.c, the pure part of peering: endpoint
  * URLs, spec versions, extensions, the allow and block lists, the replay
  * cache, the per-peer rate limiter, the heartbeat state machine, the
  * decision on an inbound propose, and the checks of what peers sign,

@@ -1,5 +1,5 @@
 /*
- * The pure part of the peer engine's peering (relayd/peering.c): state
+ * The pure part of the peer engine's peering (relayd/peer/peering.c): state
  * names, endpoint URLs, spec versions, extension names, the allow and
  * block lists, the replay cache, the per-peer rate limiter, the heartbeat
  * state machine and the decision on an inbound propose.  Nothing here does
