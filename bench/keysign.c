@@ -25,9 +25,10 @@
  * heartbeat template with a key made once, in one thread: keyd is one
  * thread too.  keyd verifies every signature before it lets it out, so
  * "raw sign + verify" adds EVP_DigestVerify(): that is keyd's limit.
- * Runs go raw sign, raw sign + verify, keyd x 1, keyd x N, RUNS times.  Rates are per wall second, and per second of CPU time
- * (of this process for raw, of keyd from /proc for keyd), which leaves
- * out the time other processes of a shared machine had the core.
+ * Runs go raw sign, raw sign + verify, keyd x 1, keyd x N, RUNS times.
+ * Rates are per wall second, and per second of CPU time (of this
+ * process for raw, of keyd from /proc for keyd), which leaves out the
+ * time other processes of a shared machine had the core.
  *
  * usage: keysign [-d seconds] [-n requesters] [-r runs] [-w window]
  */
@@ -73,7 +74,7 @@ struct result {
 
 static pid_t		 keyd_pid = -1;
 static struct imsgbuf	 kparent;		/* our end of fd 3 */
-static int		 reqfd[MAXREQ];		/* our ends of the channels */
+static int		 reqfd[MAXREQ];	/* our ends of the channels */
 static uint8_t		 keyd_pub[ED25519_PUB_LEN];
 static char		 keyd_pubhex[PUBKEY_HEX_MAX];
 static char		 tmpdir[64];
