@@ -96,6 +96,10 @@ load_once() {
 ensure_users
 start_pg
 
+answers_200() {
+	[ "$(http_code "$1")" = 200 ]
+}
+
 start_relayd() {
 	local n=$1 dir="$T/relay$1"
 	RPORT=$(free_port)
@@ -120,7 +124,7 @@ EOF
 	    die "relayd prefork $n did not become healthy: $(tail -5 \
 	    "$dir/log")"
 	# the identity answers 200 once the identity is known
-	wait_for 30 test "$(http_code "http://127.0.0.1:$RPORT$ROUTE")" = 200 ||
+	wait_for 30 answers_200 "http://127.0.0.1:$RPORT$ROUTE" ||
 	    die "relayd prefork $n: $ROUTE does not answer 200"
 }
 
