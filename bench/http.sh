@@ -75,13 +75,28 @@ pss_each() {
 	echo "${out# }"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID: user + system clock ticks of PID's tree so far
+cpu_ticks() {
+	local p sum=0 v
+	for p in $(proc_tree "$1"); do
+		# fields 14 and 15, counted after the ")" that ends comm
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null |
+		    awk '{ print $12 + $13 }') || continue
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
 # load LABEL PID PORT: BENCH_RUNS runs; results in $T/res.LABEL, the
 # largest PSS sample in $T/pssmax.LABEL
 load_once() {
-	local label=$1 pid=$2 port=$3 lp max v
+	local label=$1 pid=$2 port=$3 lp max v c0 c1 line all
 	max=$(cat "$T/pssmax.$label" 2>/dev/null || echo 0)
+	c0=$(cpu_ticks "$pid")
 	"$BUILD/bench/httpload" -c "$BENCH_CONNS" -d "$BENCH_SECONDS" \
-	    -w 1 -p "$port" "$ROUTE" >>"$T/res.$label" &
+	    -w 1 -p "$port" "$ROUTE" >"$T/run.out" &
 	lp=$!
 	track_pid "$lp"
 	while pid_alive "$lp"; do
@@ -89,8 +104,16 @@ load_once() {
 		[ "$v" -gt "$max" ] && max=$v
 		sleep 0.2
 	done
-	wait "$lp" || die "$label: httpload failed: $(tail -1 "$T/res.$label")"
+	wait "$lp" || die "$label: httpload failed: $(cat "$T/run.out")"
+	c1=$(cpu_ticks "$pid")
 	echo "$max" >"$T/pssmax.$label"
+	# answers per second of the server's CPU time, warm-up included
+	line=$(cat "$T/run.out")
+	all=$(field all "$line")
+	echo "$line cpu_s=$(awk "BEGIN { print ($c1 - $c0) / $CLK_TCK }")" \
+	    "cpu_rps=$(awk "BEGIN { d = $c1 - $c0; \
+	    print (d > 0 ? int($all * $CLK_TCK / d) : 0) }")" \
+	    >>"$T/res.$label"
 }
 
 ensure_users
@@ -150,28 +173,39 @@ field() {
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-# stats LABEL: "best median p99best p99median" of rps and p99 over runs
+# stats LABEL: over the runs, the best and the median run by req/s
+# (req/s, p50, p99 of each) and the best and median answers per CPU
+# second: "rb rm p50b p99b p50m p99m cb cm"
 stats() {
-	local f=$T/res.$1
-	awk '{
+	awk '
+	function sortdesc(a, idx, n,    i, j, t) {
+		for (i = 1; i <= n; i++) idx[i] = i
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (a[idx[j]] + 0 > a[idx[i]] + 0) {
+					t = idx[i]; idx[i] = idx[j]; idx[j] = t
+				}
+	}
+	{
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
 			if (kv[1] == "rps") r[NR] = kv[2]
 			if (kv[1] == "p99_us") q[NR] = kv[2]
 			if (kv[1] == "p50_us") m[NR] = kv[2]
+			if (kv[1] == "cpu_rps") c[NR] = kv[2]
 		}
 	} END {
 		n = NR
-		# sort run indices by rps, descending
-		for (i = 1; i <= n; i++) idx[i] = i
-		for (i = 1; i <= n; i++)
-			for (j = i + 1; j <= n; j++)
-				if (r[idx[j]] > r[idx[i]] + 0) {
-					t = idx[i]; idx[i] = idx[j]; idx[j] = t
-				}
-		b = idx[1]; md = idx[int((n + 1) / 2)]
-		printf "%d %d %d %d %d %d\n", r[b], r[md], m[b], q[b], m[md], q[md]
-	}' "$f"
+		sortdesc(r, ri, n)
+		sortdesc(c, ci, n)
+		b = ri[1]; md = ri[int((n + 1) / 2)]
+		printf "%d %d %d %d %d %d %d %d\n", r[b], r[md], m[b], q[b],
+		    m[md], q[md], c[ci[1]], c[ci[int((n + 1) / 2)]]
+	}' "$T/res.$1"
+}
+
+pct() {
+	awk "BEGIN { printf \"%.1f%%\", 100 * $1 / $2 }"
 }
 
 for n in $BENCH_PREFORK; do
@@ -202,20 +236,26 @@ echo "GET $ROUTE: $BENCH_CONNS keep-alive connections, ${BENCH_SECONDS} s" \
 echo "load generator bench/httpload on the same machine (nproc $(nproc))," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
-printf '%-18s %10s %10s %9s %9s %9s %9s %8s %8s\n' "server" "req/s" \
-    "req/s" "p50 us" "p99 us" "p50 us" "p99 us" "ratio" "ratio"
-printf '%-18s %10s %10s %9s %9s %9s %9s %8s %8s\n' "" "best" "median" \
-    "best" "best" "median" "median" "best" "median"
+echo "req/s: answers per wall second; p50, p99: of the best and of the" \
+    "median run;"
+echo "cpu: answers per second of CPU time of all the server's processes" \
+    "(warm-up included)."
+echo
+printf '%-17s %6s %6s %5s %5s %5s %5s %6s %6s %6s %6s %6s\n' "" "req/s" \
+    "req/s" "p50" "p99" "p50" "p99" "ratio" "ratio" "cpu" "cpu" "cpu"
+printf '%-17s %6s %6s %5s %5s %5s %5s %6s %6s %6s %6s %6s\n' "server" \
+    "best" "median" "us" "us" "us" "us" "best" "median" "best" "median" \
+    "ratio"
 for n in $BENCH_PREFORK; do
-	read -r mb mm mp50b mp99b mp50m mp99m <<<"$(stats "min$n")"
-	read -r rb rm rp50b rp99b rp50m rp99m <<<"$(stats "relayd$n")"
-	printf '%-18s %10d %10d %9d %9d %9d %9d %8s %8s\n' \
+	read -r mb mm mp50b mp99b mp50m mp99m mcb mcm <<<"$(stats "min$n")"
+	read -r rb rm rp50b rp99b rp50m rp99m rcb rcm <<<"$(stats "relayd$n")"
+	printf '%-17s %6d %6d %5d %5d %5d %5d %6s %6s %6d %6d %6s\n' \
 	    "minhttp -n $n" "$mb" "$mm" "$mp50b" "$mp99b" "$mp50m" "$mp99m" \
-	    "-" "-"
-	printf '%-18s %10d %10d %9d %9d %9d %9d %7.1f%% %7.1f%%\n' \
+	    "-" "-" "$mcb" "$mcm" "-"
+	printf '%-17s %6d %6d %5d %5d %5d %5d %6s %6s %6d %6d %6s\n' \
 	    "relayd prefork $n" "$rb" "$rm" "$rp50b" "$rp99b" "$rp50m" \
-	    "$rp99m" "$(awk "BEGIN { print 100 * $rb / $mb }")" \
-	    "$(awk "BEGIN { print 100 * $rm / $mm }")"
+	    "$rp99m" "$(pct "$rb" "$mb")" "$(pct "$rm" "$mm")" "$rcb" "$rcm" \
+	    "$(pct "$rcm" "$mcm")"
 done
 echo "(target: relayd >= 90 % of minhttp; body ${bodylen[1]:-?} bytes," \
     "same bytes from both)"

@@ -11,8 +11,9 @@
  * usage: httpload [-c conns] [-d seconds] [-w warmup] -p port path
  *
  * Output, one line (bench/http.sh reads it):
- *	conns=N secs=S ok=N errors=N rps=R p50_us=N p90_us=N p99_us=N
- *	max_us=N
+ *	conns=N secs=S ok=N all=N errors=N reconnects=N rps=R p50_us=N
+ *	p90_us=N p99_us=N max_us=N
+ * ok counts the measured interval, all the warm-up too.
  * A server that closes the connection ("Connection: close" or EOF after
  * an answer) is reconnected; that costs a connect and is counted in
  * reconnects=N.
@@ -60,6 +61,7 @@ static char			*request;
 static size_t			 requestlen;
 static uint64_t			 hist[NBUCKETS];
 static uint64_t			 nok, nerr, nreconnect, maxus;
+static uint64_t			 nall;	/* warm-up included */
 static int			 recording, stopping;
 
 static void	 conn_open(struct conn *);
@@ -197,6 +199,8 @@ conn_read(struct bufferevent *bev, void *arg)
 			conn_fail(c);
 			return;
 		}
+		if (status == 200)
+			nall++;
 		if (recording) {
 			if (status == 200) {
 				nok++;
@@ -354,10 +358,11 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	secs = (t_stop - t_start) / 1e9;
-	printf("conns=%d secs=%.3f ok=%" PRIu64 " errors=%" PRIu64
-	    " reconnects=%" PRIu64 " rps=%.0f p50_us=%" PRIu64
+	printf("conns=%d secs=%.3f ok=%" PRIu64 " all=%" PRIu64 " errors=%"
+	    PRIu64 " reconnects=%" PRIu64 " rps=%.0f p50_us=%" PRIu64
 	    " p90_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
-	    nconns, secs, nok, nerr, nreconnect, secs > 0 ? nok / secs : 0,
+	    nconns, secs, nok, nall, nerr, nreconnect,
+	    secs > 0 ? nok / secs : 0,
 	    percentile(0.50), percentile(0.90), percentile(0.99), maxus);
 
 	for (i = 0; i < nconns; i++)
