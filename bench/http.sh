@@ -8,10 +8,13 @@
 # BENCH_CONNS keep-alive connections, one request in flight on each,
 # BENCH_SECONDS measured after one second of warm-up, BENCH_RUNS runs of
 # each server, alternated (relayd, minhttp, relayd, ...) so that both see
-# the same machine.  PSS is the sum of Pss in /proc/PID/smaps_rollup over
-# the server's processes (relayd: the parent and every descendant),
-# idle before the first run and the largest sample (every 0.2 s) during
-# the runs.
+# the same machine.  Besides answers per wall second it counts answers
+# per second of CPU time of the server's processes (utime + stime from
+# /proc/PID/stat over the tree, warm-up included), which other load on a
+# shared machine disturbs far less.  PSS is the sum of Pss in
+# /proc/PID/smaps_rollup over the server's processes (relayd: the parent
+# and every descendant), idle before the first run and the largest
+# sample (every 0.2 s) during the runs.
 #
 # Only 127.0.0.1; every process started is stopped by PID at the end
 # (regress/integration/lib.sh's cleanup).
