@@ -45,23 +45,34 @@ proc_tree() {
 	done
 }
 
-# pss PID: kB of PSS over PID's tree
+# pss PID: kB of PSS over PID's tree; priv PID: kB of private pages
+# (Private_Clean + Private_Dirty), which, unlike PSS, does not depend on
+# what else on the machine maps the same libraries
 pss() {
+	mem "$1" '/^Pss:/'
+}
+
+priv() {
+	mem "$1" '/^Private_(Clean|Dirty):/'
+}
+
+mem() {
 	local p sum=0 v
 	for p in $(proc_tree "$1"); do
-		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" \
-		    2>/dev/null) || continue
+		v=$(awk "$2"' { s += $2 } END { print s + 0 }' \
+		    "/proc/$p/smaps_rollup" 2>/dev/null) || continue
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"
 }
 
-# pss_each PID: "name=kB" for each process of the tree
+# pss_each PID: "name=PSS/private" (kB) for each process of the tree
 pss_each() {
 	local p v n out=""
 	for p in $(proc_tree "$1"); do
-		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" \
-		    2>/dev/null) || continue
+		v=$(awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ {
+			q += $2 } END { print p "/" q }' \
+		    "/proc/$p/smaps_rollup" 2>/dev/null) || continue
 		# relayd's children set their titles ("relayd: frontend 1")
 		n=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{
 			if ($1 == "relayd:") {
@@ -92,11 +103,12 @@ cpu_ticks() {
 	echo "$sum"
 }
 
-# load LABEL PID PORT: BENCH_RUNS runs; results in $T/res.LABEL, the
-# largest PSS sample in $T/pssmax.LABEL
+# load LABEL PID PORT: one run; results in $T/res.LABEL, the largest
+# PSS and private samples in $T/pssmax.LABEL and $T/privmax.LABEL
 load_once() {
-	local label=$1 pid=$2 port=$3 lp max v c0 c1 line all
+	local label=$1 pid=$2 port=$3 lp max pmax v c0 c1 line all
 	max=$(cat "$T/pssmax.$label" 2>/dev/null || echo 0)
+	pmax=$(cat "$T/privmax.$label" 2>/dev/null || echo 0)
 	c0=$(cpu_ticks "$pid")
 	"$BUILD/bench/httpload" -c "$BENCH_CONNS" -d "$BENCH_SECONDS" \
 	    -w 1 -p "$port" "$ROUTE" >"$T/run.out" &
@@ -105,11 +117,14 @@ load_once() {
 	while pid_alive "$lp"; do
 		v=$(pss "$pid")
 		[ "$v" -gt "$max" ] && max=$v
+		v=$(priv "$pid")
+		[ "$v" -gt "$pmax" ] && pmax=$v
 		sleep 0.2
 	done
 	wait "$lp" || die "$label: httpload failed: $(cat "$T/run.out")"
 	c1=$(cpu_ticks "$pid")
 	echo "$max" >"$T/pssmax.$label"
+	echo "$pmax" >"$T/privmax.$label"
 	# answers per second of the server's CPU time, warm-up included
 	line=$(cat "$T/run.out")
 	all=$(field all "$line")
@@ -216,9 +231,11 @@ for n in $BENCH_PREFORK; do
 	curl -si --max-time 5 "http://127.0.0.1:$RPORT$ROUTE" \
 	    >"$T/identity.$n" || die "cannot fetch $ROUTE"
 	pss_idle_relayd[$n]=$(pss "$RELAY_PID")
+	priv_idle_relayd[$n]=$(priv "$RELAY_PID")
 	pss_each_relayd[$n]=$(pss_each "$RELAY_PID")
 	start_minhttp "$n" "$T/identity.$n"
 	pss_idle_min[$n]=$(pss "$MIN_PID")
+	priv_idle_min[$n]=$(priv "$MIN_PID")
 	for r in $(seq "$BENCH_RUNS"); do
 		load_once "relayd$n" "$RELAY_PID" "$RPORT"
 		load_once "min$n" "$MIN_PID" "$MPORT"
@@ -263,15 +280,21 @@ done
 echo "(target: relayd >= 90 % of minhttp; body ${bodylen[1]:-?} bytes," \
     "same bytes from both)"
 echo
-printf '%-18s %12s %14s\n' "PSS, kB" "idle" "under load"
+echo "memory of all the server's processes, kB (under load: the largest" \
+    "sample)"
+printf '%-18s %10s %10s %10s %10s\n' "" "PSS" "PSS" "private" "private"
+printf '%-18s %10s %10s %10s %10s\n' "" "idle" "load" "idle" "load"
 for n in $BENCH_PREFORK; do
-	printf '%-18s %12d %14d\n' "minhttp -n $n" "${pss_idle_min[$n]}" \
-	    "$(cat "$T/pssmax.min$n")"
-	printf '%-18s %12d %14d\n' "relayd prefork $n" \
-	    "${pss_idle_relayd[$n]}" "$(cat "$T/pssmax.relayd$n")"
+	printf '%-18s %10d %10d %10d %10d\n' "minhttp -n $n" \
+	    "${pss_idle_min[$n]}" "$(cat "$T/pssmax.min$n")" \
+	    "${priv_idle_min[$n]}" "$(cat "$T/privmax.min$n")"
+	printf '%-18s %10d %10d %10d %10d\n' "relayd prefork $n" \
+	    "${pss_idle_relayd[$n]}" "$(cat "$T/pssmax.relayd$n")" \
+	    "${priv_idle_relayd[$n]}" "$(cat "$T/privmax.relayd$n")"
 done
 for n in $BENCH_PREFORK; do
-	echo "relayd prefork $n idle, per process (kB): ${pss_each_relayd[$n]}"
+	echo "relayd prefork $n idle, PSS/private per process (kB):" \
+	    "${pss_each_relayd[$n]}"
 done
 echo
 echo "raw runs:"
