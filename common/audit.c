@@ -27,59 +27,11 @@
 #include "crypto.h"
 #include "encoding.h"
 
-/*
- * Unsized, so that the assertions below fail to compile when a process
- * or a kind is added to relayd_imsg.h without a name here: the parent
- * could not log its signatures.
- */
-static const char *const audit_procs[] = {
-	[PROC_PARENT] = "parent",
-	[PROC_FRONTEND] = "frontend",
-	[PROC_PEER] = "peer",
-	[PROC_ROUTED] = "routed",
-	[PROC_LEDGERD] = "ledgerd",
-	[PROC_KEYD] = "keyd",
-};
-
-static const char *const audit_kinds[] = {
-	[KEY_KIND_NONE] = NULL,
-	[KEY_KIND_METADATA] = "metadata",
-	[KEY_KIND_MANIFEST] = "manifest",
-	[KEY_KIND_CHALLENGE] = "challenge",
-	[KEY_KIND_HBRESP] = "hbresp",
-	[KEY_KIND_HEARTBEAT] = "heartbeat",
-	[KEY_KIND_CONFIRM] = "confirm",
-	[KEY_KIND_REMOVAL] = "removal",
-	[KEY_KIND_REMOVAL2] = "removal2",
-	[KEY_KIND_ACCEPTED] = "accepted",
-};
-
-_Static_assert(sizeof(audit_procs) / sizeof(audit_procs[0]) == PROC_MAX,
-    "a process has no audit name");
-_Static_assert(sizeof(audit_kinds) / sizeof(audit_kinds[0]) == KEY_KIND_MAX,
-    "a key kind has no audit name");
-
 static void	 audit_err(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static int	 lowhex_decode(const char *, size_t, uint8_t *, size_t);
 static int	 parse_uint(const char *, size_t, int64_t, int64_t *);
-static int	 parse_name(const char *, size_t, const char *const *, int);
-
-const char *
-audit_proc_name(int proc)
-{
-	if (proc < 0 || proc >= PROC_MAX)
-		return (NULL);
-	return (audit_procs[proc]);
-}
-
-const char *
-audit_kind_name(int kind)
-{
-	if (kind <= KEY_KIND_NONE || kind >= KEY_KIND_MAX)
-		return (NULL);
-	return (audit_kinds[kind]);
-}
+static int	 parse_name(const char *, size_t, const char *(*)(int), int);
 
 static void
 audit_err(char *err, size_t errlen, const char *fmt, ...)
@@ -91,49 +43,6 @@ audit_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-int
-audit_format(char *buf, size_t len, const uint8_t prev[AUDIT_HASH_LEN],
-    const struct key_audit *a)
-{
-	char		 prevhex[2 * AUDIT_HASH_LEN + 1];
-	char		 digesthex[2 * SHA256_LEN + 1];
-	char		 sighex[2 * ED25519_SIG_LEN + 1];
-	const char	*proc, *kind;
-	int		 n;
-
-	/*
-	 * Refuse records that could not have come from keyd: a negative
-	 * time, an unknown requester or kind, an instance outside the
-	 * prefork range.  The parent must not write what the verifier
-	 * would reject.
-	 */
-	if (a->time_ms < 0)
-		return (-1);
-	if ((proc = audit_proc_name(a->requester)) == NULL)
-		return (-1);
-	if ((kind = audit_kind_name(a->kind)) == NULL)
-		return (-1);
-	if (a->instance < 0 || a->instance >= PROC_MAX_INSTANCES)
-		return (-1);
-
-	hex_encode(prev, AUDIT_HASH_LEN, prevhex);
-	hex_encode(a->digest, sizeof(a->digest), digesthex);
-	hex_encode(a->sig, sizeof(a->sig), sighex);
-	n = snprintf(buf, len,
-	    "prev=%s time=%" PRId64 " proc=%s[%d] kind=%s digest=%s sig=%s",
-	    prevhex, a->time_ms, proc, (int)a->instance, kind, digesthex,
-	    sighex);
-	if (n < 0 || (size_t)n >= len)
-		return (-1);
-	return (n);
-}
-
-void
-audit_line_hash(const char *line, size_t len, uint8_t out[AUDIT_HASH_LEN])
-{
-	sha256(line, len, out);
 }
 
 /* Exactly 2 * outlen lowercase hex digits. */
@@ -174,15 +83,16 @@ parse_uint(const char *s, size_t len, int64_t max, int64_t *out)
 	return (0);
 }
 
-/* Index of the name s[0..len) in names[0..n), or -1. */
+/* Index of the name s[0..len) among names(0..n), or -1. */
 static int
-parse_name(const char *s, size_t len, const char *const *names, int n)
+parse_name(const char *s, size_t len, const char *(*names)(int), int n)
 {
-	int	 i;
+	const char	*name;
+	int		 i;
 
 	for (i = 0; i < n; i++)
-		if (names[i] != NULL && strlen(names[i]) == len &&
-		    memcmp(names[i], s, len) == 0)
+		if ((name = names(i)) != NULL && strlen(name) == len &&
+		    memcmp(name, s, len) == 0)
 			return (i);
 	return (-1);
 }
@@ -242,7 +152,7 @@ audit_parse(const char *line, size_t len, uint8_t prev[AUDIT_HASH_LEN],
 	a->time_ms = num;
 	EXPECT(" proc=");
 	UNTIL('[');
-	if ((n = parse_name(v, p - v, audit_procs, PROC_MAX)) == -1) {
+	if ((n = parse_name(v, p - v, audit_proc_name, PROC_MAX)) == -1) {
 		audit_err(err, errlen, "unknown process name");
 		return (-1);
 	}
@@ -256,7 +166,7 @@ audit_parse(const char *line, size_t len, uint8_t prev[AUDIT_HASH_LEN],
 	a->instance = (int32_t)num;
 	EXPECT("] kind=");
 	UNTIL(' ');
-	if ((n = parse_name(v, p - v, audit_kinds, KEY_KIND_MAX)) == -1) {
+	if ((n = parse_name(v, p - v, audit_kind_name, KEY_KIND_MAX)) == -1) {
 		audit_err(err, errlen, "unknown kind");
 		return (-1);
 	}
@@ -380,9 +290,53 @@ read_line(FILE *fp, char *buf, size_t size, size_t *len)
 	return (*len == 0 ? LINE_EOF : LINE_TORN);
 }
 
+/*
+ * A checkpoint line (keyd.8, "Audit log"): keyd signed
+ *	{"head":prev,"public_key":key,"suite":...,"timestamp":time,
+ *	 "type":"audit-checkpoint"}
+ * in canonical form, prev being the line's own prev field and key the
+ * public key the line carries in its digest field.  One key throughout,
+ * and the one given when there is one.
+ */
+static int
+checkpoint_ok(const uint8_t prev[AUDIT_HASH_LEN], const struct key_audit *a,
+    struct audit_seal *seal, char *err, size_t errlen)
+{
+	char	 msg[512], head[2 * AUDIT_HASH_LEN + 1], key[65];
+	int	 n;
+
+	if (a->requester != PROC_KEYD) {
+		audit_err(err, errlen, "checkpoint not made by keyd");
+		return (-1);
+	}
+	if (seal->checkpoints == 0 && seal->key == NULL)
+		memcpy(seal->seen_key, a->digest, sizeof(seal->seen_key));
+	else if (memcmp(seal->key != NULL ? seal->key : seal->seen_key,
+	    a->digest, sizeof(a->digest)) != 0) {
+		audit_err(err, errlen, "checkpoint signed by another key");
+		return (-1);
+	}
+	memcpy(seal->seen_key, a->digest, sizeof(seal->seen_key));
+	hex_encode(prev, AUDIT_HASH_LEN, head);
+	hex_encode(a->digest, sizeof(a->digest), key);
+	n = snprintf(msg, sizeof(msg), "{\"head\":\"%s\",\"public_key\":"
+	    "\"%s\",\"suite\":\"%s\",\"timestamp\":%" PRId64 ",\"type\":"
+	    "\"audit-checkpoint\"}", head, key, SUITE_JCS_HEX, a->time_ms);
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    ed25519_verify(a->digest, (const uint8_t *)msg, (size_t)n,
+	    a->sig) == -1) {
+		audit_err(err, errlen, "checkpoint signature does not verify: "
+		    "the lines before it were changed");
+		return (-1);
+	}
+	seal->checkpoints++;
+	seal->unsealed = 0;
+	return (0);
+}
+
 int
-audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
-    size_t errlen)
+audit_verify(FILE *fp, struct audit_seal *seal, size_t *nlines,
+    size_t *badline, char *err, size_t errlen)
 {
 	char		 line[AUDIT_LINE_MAX + 1];
 	char		 perr[128];
@@ -393,6 +347,10 @@ audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
 	*nlines = 0;
 	*badline = 0;
 	memset(expect, 0, sizeof(expect));	/* first line: all zeros */
+	if (seal != NULL) {
+		seal->checkpoints = seal->unsealed = 0;
+		memset(seal->seen_key, 0, sizeof(seal->seen_key));
+	}
 
 	for (;;) {
 		switch (read_line(fp, line, sizeof(line), &len)) {
@@ -435,6 +393,16 @@ audit_verify(FILE *fp, size_t *nlines, size_t *badline, char *err,
 			*badline = lineno;
 			return (-1);
 		}
+		if (seal != NULL && a.kind == KEY_KIND_CHECKPOINT) {
+			if (checkpoint_ok(prev, &a, seal, perr,
+			    sizeof(perr)) == -1) {
+				audit_err(err, errlen, "line %zu: %s", lineno,
+				    perr);
+				*badline = lineno;
+				return (-1);
+			}
+		} else if (seal != NULL)
+			seal->unsealed++;
 		audit_line_hash(line, len, expect);
 		*nlines = lineno;
 	}

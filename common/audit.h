@@ -32,7 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "relayd_imsg.h"
+#include "keyd_imsg.h"
 
 #define AUDIT_HASH_LEN	32
 #define AUDIT_LINE_MAX	512	/* longest valid line is under 400 bytes */
@@ -74,6 +74,23 @@ int	 audit_last_hash(int, uint8_t [AUDIT_HASH_LEN], char *, size_t);
  * breaks (or at n itself when the line no longer parses).  The chain
  * cannot show that whole lines were cut off the end of the file.
  */
-int	 audit_verify(FILE *, size_t *, size_t *, char *, size_t);
+/*
+ * Checkpoints (kind "checkpoint", by keyd): keyd's signature over the
+ * hash of the line before, every few hundred records and at shutdown.
+ * Such a line's digest field holds keyd's public key, and the signed
+ * bytes are rebuilt from the line (keyd.8).  With a seal, audit_verify()
+ * checks every checkpoint against key (or, NULL, against the key of the
+ * first one, returned in seen_key) and counts the records after the last
+ * one: a log cut short, or one whose relayd did not stop cleanly, ends
+ * in unsealed records.
+ */
+struct audit_seal {
+	const uint8_t	*key;		/* expected public key, or NULL */
+	uint8_t		 seen_key[32];
+	size_t		 checkpoints;
+	size_t		 unsealed;	/* records after the last one */
+};
+int	 audit_verify(FILE *, struct audit_seal *, size_t *, size_t *, char *,
+	    size_t);
 
 #endif /* RELAYD_AUDIT_H */

@@ -28,6 +28,19 @@ int	 base58_encode(const uint8_t *, size_t, char *, size_t);
 /* returns bytes decoded into out or -1 */
 int	 base58_decode(const char *, uint8_t *, size_t);
 
+/*
+ * did:key of an Ed25519 key: multibase 'z' (base58btc) of the multicodec
+ * varint 0xed 0x01 (ed25519-pub) followed by the 32 raw key bytes.
+ */
+#define DID_KEY_PREFIX		"did:key:z"
+#define DID_KEY_PREFIX_LEN	(sizeof(DID_KEY_PREFIX) - 1)
+#define MULTICODEC_ED25519_0	0xed
+#define MULTICODEC_ED25519_1	0x01
+#define RELAY_ID_PREFIX		"relay-"
+#define RELAY_ID_PREFIX_LEN	(sizeof(RELAY_ID_PREFIX) - 1)
+#define RELAY_ID_MAXLEN		63
+extern const char base58_alphabet[];	/* Bitcoin's: no 0, O, I or l */
+
 /* did:key:z6Mk... of an Ed25519 public key; out >= DID_KEY_MAX */
 #define DID_KEY_MAX	64
 int	 did_key_from_pubkey(const uint8_t [32], char *, size_t);

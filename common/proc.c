@@ -214,6 +214,7 @@ proc_status_fill(struct proc *p, struct proc_status *st)
 	st->no_new_privs = p->sandbox.no_new_privs;
 	st->seccomp = p->sandbox.seccomp;
 	st->landlock = p->sandbox.landlock;
+	st->dumpable = p->sandbox.dumpable;
 	st->healthy = 1;
 	if (p->status != NULL)
 		p->status(p, st);

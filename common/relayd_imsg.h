@@ -9,42 +9,14 @@
 
 #include <stdint.h>
 
-enum proc_id {
-	PROC_PARENT = 0,
-	PROC_FRONTEND,
-	PROC_PEER,
-	PROC_ROUTED,
-	PROC_LEDGERD,
-	PROC_KEYD,
-	PROC_MAX
-};
+#include "keyd_imsg.h"
 
-#define PROC_PARENT_FD		3
-#define PROC_MAX_INSTANCES	16	/* prefork upper bound */
-#define PROC_IMSG_MAXSIZE	(256 * 1024)	/* payload limit on channels */
-
-#define RELAY_ID_MAX		64	/* "relay-" + UUID is 42 */
-#define RELAY_NAME_MAX		65
-#define RELAY_URL_MAX		256
-#define PUBKEY_HEX_MAX		65	/* 64 hex + NUL */
-#define SIG_HEX_MAX		129	/* 128 hex + NUL */
-#define DID_MAX			64
-#define NONCE_MAX		129	/* we emit 64 hex; accept up to 128 */
 #define RELAYD_SPEC_VERSION	"motebit/relay-federation@1.4"
 
+/* Numbered on from keyd's types (keyd_imsg.h). */
 enum imsg_type {
-	IMSG_NONE = 0,
-
-	/* process framework (parent <-> every child) */
-	IMSG_PROC_FD,		/* parent->child: struct proc_fd + fd */
-	IMSG_PROC_READY,	/* parent->child: all fds and config sent */
-	IMSG_PROC_SHUTDOWN,	/* parent->child: exit now, cleanly */
-	IMSG_PROC_STATUS_REQ,	/* any->any: struct proc_status_req */
-	IMSG_PROC_STATUS,	/* answer: struct proc_status */
-
 	/* control (relayctl <-> peer engine <-> others) */
-	IMSG_CTL_VERBOSE,	/* int */
-	IMSG_CTL_RELOAD,
+	IMSG_CTL_RELOAD = IMSG_KEYD_LAST,
 	IMSG_CTL_OK,		/* struct ctl_result */
 	IMSG_CTL_FAIL,		/* struct ctl_result */
 	IMSG_CTL_END,
@@ -54,31 +26,11 @@ enum imsg_type {
 	IMSG_CTL_SHOW_KEY,	/* answer: struct ctl_key */
 
 	/* configuration (parent -> children, need to know) */
-	IMSG_CFG_PROC,		/* struct cfg_proc: user and chroot to use */
-	IMSG_CFG_GLOBAL,	/* struct cfg_global */
 	IMSG_CFG_LISTEN,	/* struct cfg_listen + listening socket fd */
 	IMSG_CFG_TLS,		/* struct cfg_tls_hdr + cert PEM + key PEM */
 	IMSG_CFG_FEDRULE,	/* struct cfg_fedrule */
 	IMSG_CFG_DATABASE,	/* struct cfg_database (ledgerd only) */
-	IMSG_CFG_KEY,		/* struct cfg_key + key file fd (keyd only) */
 	IMSG_CFG_CONTROL,	/* control socket fd (peer engine only) */
-	IMSG_CFG_DONE,		/* end of a config stream (start or reload) */
-	IMSG_CFG_ACK,		/* child->parent: new config in force */
-	IMSG_CFG_IDENTITY,	/* parent->all: struct cfg_identity */
-
-	/* keyd */
-	IMSG_KEY_PUBKEY,	/* keyd->parent: struct key_pubkey */
-	IMSG_KEY_AUDIT,		/* keyd->parent: struct key_audit */
-	IMSG_KEY_SIGN_METADATA,	/* frontend: /.well-known/motebit.json */
-	IMSG_KEY_SIGN_MANIFEST,	/* frontend: mesh manifest */
-	IMSG_KEY_SIGN_CHALLENGE, /* frontend: propose challenge */
-	IMSG_KEY_SIGN_HBRESP,	/* frontend: heartbeat response */
-	IMSG_KEY_SIGN_HEARTBEAT, /* peer: outbound heartbeat */
-	IMSG_KEY_SIGN_CONFIRM,	/* peer: confirm challenge_response */
-	IMSG_KEY_SIGN_REMOVAL,	/* peer: legacy bare-id removal */
-	IMSG_KEY_SIGN_REMOVAL2,	/* peer: remove-v2 timestamped body */
-	IMSG_KEY_SIGNATURE,	/* keyd->requester: struct key_sign_resp */
-	IMSG_KEY_REFUSED,	/* keyd->requester: struct key_sign_resp */
 
 	/* ledgerd */
 	IMSG_LDG_IDENTITY,	/* ledgerd->parent: struct ldg_identity */
@@ -98,7 +50,6 @@ enum imsg_type {
 	IMSG_FED_REMOVE,	/* frontend->peer: struct fed_signed */
 	IMSG_FED_ACCEPTED,	/* frontend->peer: struct fed_signed */
 	IMSG_FED_RESULT,	/* peer->frontend: struct fed_result */
-	IMSG_KEY_SIGN_ACCEPTED,	/* peer->keyd: peer-accepted extension */
 
 	/* peering: relayctl <-> peer engine, peer engine <-> ledgerd */
 	IMSG_CTL_SHOW_PEERS,	/* relayctl->peer: no payload */
@@ -135,35 +86,6 @@ enum imsg_type {
 	IMSG_TYPE_MAX
 };
 
-/* IMSG_PROC_FD */
-struct proc_fd {
-	int32_t		 peer;		/* enum proc_id */
-	int32_t		 instance;
-};
-
-/* IMSG_PROC_STATUS_REQ */
-struct proc_status_req {
-	uint32_t	 reqid;
-};
-
-/* IMSG_PROC_STATUS */
-struct proc_status {
-	uint32_t	 reqid;
-	int32_t		 proc;		/* enum proc_id */
-	int32_t		 instance;
-	int32_t		 pid;
-	uint32_t	 uid;
-	uint32_t	 gid;
-	char		 user[32];
-	char		 chroot[128];
-	int32_t		 chrooted;
-	int32_t		 no_new_privs;
-	int32_t		 seccomp;	/* 2 = filter */
-	int32_t		 landlock;	/* ABI, 0 = none */
-	int32_t		 healthy;	/* 1: fully working */
-	char		 detail[256];
-};
-
 /* IMSG_CTL_OK / IMSG_CTL_FAIL */
 struct ctl_result {
 	char		 msg[256];
@@ -186,46 +108,6 @@ struct ctl_key {
 	char		 did[DID_MAX];
 	char		 fingerprint[PUBKEY_HEX_MAX];	/* SHA-256 of key */
 	char		 path[256];
-};
-
-/* IMSG_CFG_PROC: sent to every child before IMSG_PROC_READY */
-struct cfg_proc {
-	char		 user[32];	/* "" = stay (development mode) */
-	char		 chroot[128];	/* "" = none */
-	int32_t		 debug;		/* -d: foreground, stderr */
-	int32_t		 verbose;
-};
-
-/* IMSG_CFG_GLOBAL: the flat part of struct relayd_config */
-struct cfg_global {
-	char		 name[RELAY_NAME_MAX];
-	char		 endpoint[RELAY_URL_MAX];
-	uint32_t	 prefork;
-	uint64_t	 body_limit;
-	uint32_t	 fee_ppm;	/* 5% = 50000 */
-	/* federation */
-	int32_t		 fed_enable;
-	int32_t		 fed_accept_auto;
-	int32_t		 fed_peers_public;
-	uint32_t	 fed_max_peers;
-	uint32_t	 fed_max_hops;
-	uint32_t	 fed_hb_interval_ms;
-	uint32_t	 fed_suspend_after;
-	uint32_t	 fed_remove_after;
-	uint32_t	 fed_query_ttl_ms;
-	uint32_t	 fed_rate_limit;
-	uint32_t	 fed_rate_window_ms;
-	/* anchor */
-	uint32_t	 anchor_batch_size;
-	uint32_t	 anchor_interval_ms;
-	/* routing weights, parts per million; lexicographic if set */
-	uint32_t	 route_w_trust;
-	uint32_t	 route_w_cost;
-	uint32_t	 route_w_latency;
-	uint32_t	 route_w_reliability;
-	uint32_t	 route_w_risk;
-	int32_t		 route_lexicographic;
-	int32_t		 verbose;
 };
 
 /* IMSG_CFG_LISTEN (+ fd) */
@@ -253,78 +135,6 @@ struct cfg_fedrule {
 struct cfg_database {
 	char		 conninfo[1024];
 	char		 user[32];	/* unprivileged user, for libpq */
-};
-
-/* IMSG_CFG_KEY (+ key file fd) */
-struct cfg_key {
-	char		 path[256];	/* for messages only */
-	int32_t		 created;	/* the parent created an empty file */
-	uint32_t	 passlen;	/* 0: not encrypted */
-	char		 passphrase[256];
-};
-
-/* IMSG_CFG_IDENTITY */
-struct cfg_identity {
-	char		 relay_id[RELAY_ID_MAX];
-	char		 public_key[PUBKEY_HEX_MAX];
-	char		 did[DID_MAX];
-};
-
-/* IMSG_KEY_PUBKEY */
-struct key_pubkey {
-	uint8_t		 public_key[32];
-};
-
-/* Kinds of signature, for audit records, metrics and policy. */
-enum key_kind {
-	KEY_KIND_NONE = 0,
-	KEY_KIND_METADATA,
-	KEY_KIND_MANIFEST,
-	KEY_KIND_CHALLENGE,
-	KEY_KIND_HBRESP,
-	KEY_KIND_HEARTBEAT,
-	KEY_KIND_CONFIRM,
-	KEY_KIND_REMOVAL,
-	KEY_KIND_REMOVAL2,
-	KEY_KIND_ACCEPTED,
-	KEY_KIND_MAX
-};
-
-/* IMSG_KEY_AUDIT */
-struct key_audit {
-	int64_t		 time_ms;
-	int32_t		 requester;	/* enum proc_id */
-	int32_t		 instance;
-	int32_t		 kind;		/* enum key_kind */
-	uint8_t		 digest[32];	/* SHA-256 of the signed bytes */
-	uint8_t		 sig[64];
-};
-
-/*
- * IMSG_KEY_SIGN_*: a fixed header, then doclen bytes.  Which fields a kind
- * uses is fixed by keyd's policy table (keyd.8):
- *   METADATA, MANIFEST	doc = canonical JSON object without signature
- *   CHALLENGE		relay_id = proposer, nonce = proposer's nonce
- *   HBRESP, HEARTBEAT	timestamp
- *   CONFIRM		nonce = responder's nonce
- *   REMOVAL		(nothing: keyd signs its own relay id)
- *   REMOVAL2		relay_id = peer removed, timestamp
- */
-struct key_sign_req {
-	uint32_t	 reqid;
-	int64_t		 timestamp;	/* epoch ms */
-	char		 relay_id[RELAY_ID_MAX];
-	char		 nonce[NONCE_MAX];
-	uint32_t	 doclen;
-};
-
-/* IMSG_KEY_SIGNATURE / IMSG_KEY_REFUSED: header, then doclen bytes */
-struct key_sign_resp {
-	uint32_t	 reqid;
-	int32_t		 kind;		/* enum key_kind */
-	char		 signature[SIG_HEX_MAX];	/* lowercase hex */
-	char		 error[128];	/* REFUSED: why */
-	uint32_t	 doclen;	/* signed document, canonical JSON */
 };
 
 /* IMSG_LDG_IDENTITY */

@@ -83,9 +83,6 @@
 #include "log.h"
 #include "sandbox.h"
 
-/* keyd may rewrite its key file (a PEM of well under 1 KiB) */
-#define SB_KEYD_FSIZE	(64 * 1024)
-
 /* Built with AddressSanitizer (gcc or clang): its runtime needs more. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_SANITIZER	1
@@ -116,99 +113,10 @@ sb_procname(enum proc_id proc)
 	}
 }
 
-void
-sandbox_privdrop(struct sandbox_state *st, const char *dir, const char *user)
-{
-	struct passwd	*pw;
-	struct stat	 sb;
-	uid_t		 uid = 0, ruid, euid, suid;
-	gid_t		 gid = 0, rgid, egid, sgid, groups[2];
-	int		 ngroups;
-
-	memset(st, 0, sizeof(*st));
-	if (dir != NULL && *dir == '\0')
-		dir = NULL;
-	if (dir != NULL && strlen(dir) >= sizeof(st->chroot))
-		fatalx("%s: chroot directory name too long", __func__);
-	if (user != NULL && strlen(user) >= sizeof(st->user))
-		fatalx("%s: user name too long", __func__);
-
-	if (geteuid() != 0) {
-		/* development mode: no chroot, no user change */
-		st->uid = geteuid();
-		st->gid = getegid();
-		if ((pw = getpwuid(st->uid)) != NULL)
-			strlcpy(st->user, pw->pw_name, sizeof(st->user));
-		return;
-	}
-
-	/* Look the user up now: after chroot there is no /etc/passwd. */
-	if (user != NULL) {
-		errno = 0;
-		if ((pw = getpwnam(user)) == NULL) {
-			if (errno != 0)
-				fatal("%s: getpwnam %s", __func__, user);
-			fatalx("%s: unknown user %s", __func__, user);
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-		strlcpy(st->user, user, sizeof(st->user));
-	} else if ((pw = getpwuid(0)) != NULL)
-		strlcpy(st->user, pw->pw_name, sizeof(st->user));
-
-	if (dir != NULL) {
-		/*
-		 * No ownership rule: ledgerd's jail is PostgreSQL's socket
-		 * directory.  What the user could plant in a writable jail
-		 * (set-id programs, files for a later root process) is moot
-		 * here: nothing is executed, no_new_privs is set, and the
-		 * sandbox closes the file system right after.
-		 */
-		if (stat(dir, &sb) == -1)
-			fatal("%s: %s", __func__, dir);
-		if (!S_ISDIR(sb.st_mode))
-			fatalx("%s: %s is not a directory", __func__, dir);
-		if (chroot(dir) == -1)
-			fatal("%s: chroot %s", __func__, dir);
-		if (chdir("/") == -1)
-			fatal("%s: chdir /", __func__);
-		st->chrooted = 1;
-		strlcpy(st->chroot, dir, sizeof(st->chroot));
-	}
-
-	if (user != NULL) {
-		/* groups, then gid, then uid: all while still root */
-		if (setgroups(1, &gid) == -1)
-			fatal("%s: setgroups", __func__);
-		if (setresgid(gid, gid, gid) == -1)
-			fatal("%s: setresgid", __func__);
-		if (setresuid(uid, uid, uid) == -1)
-			fatal("%s: setresuid", __func__);
-
-		/* trust, but verify */
-		if (getresgid(&rgid, &egid, &sgid) == -1 ||
-		    rgid != gid || egid != gid || sgid != gid)
-			fatalx("%s: gid did not change to %u", __func__,
-			    (unsigned int)gid);
-		if (getresuid(&ruid, &euid, &suid) == -1 ||
-		    ruid != uid || euid != uid || suid != uid)
-			fatalx("%s: uid did not change to %u", __func__,
-			    (unsigned int)uid);
-		ngroups = getgroups(2, groups);
-		if (ngroups != 1 || groups[0] != gid)
-			fatalx("%s: supplementary groups remain", __func__);
-		if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-			fatalx("%s: could regain root", __func__);
-	}
-	st->uid = geteuid();
-	st->gid = getegid();
-}
-
 /*
  * No core files (key material, messages in flight), no new processes, and
- * no file growth.  Children never fork, and none writes files, except
- * keyd, which may rewrite the key file it was given: it gets a cap just
- * above any key file.  One exception: when stderr is a regular file (the
+ * no file growth.  Children never fork, and none writes files.  One
+ * exception: when stderr is a regular file (the
  * foreground log redirected to a file), RLIMIT_FSIZE would turn every log
  * line into SIGXFSZ, so the file size limit is left alone; no new file can
  * be opened anyway.
@@ -230,120 +138,11 @@ sb_rlimits(enum proc_id proc)
 		    __func__);
 		return;
 	}
-	if (proc == PROC_KEYD)
-		rl.rlim_cur = rl.rlim_max = SB_KEYD_FSIZE;
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		fatal("%s: RLIMIT_FSIZE", __func__);
 }
 
 #ifdef __linux__
-
-#if defined(HAVE_LINUX_LANDLOCK_H) && defined(__NR_landlock_create_ruleset) \
-    && defined(__NR_landlock_restrict_self)
-#define SB_LANDLOCK	1
-
-/*
- * The kernel ABI is stable; older <linux/landlock.h> (Debian 12 has ABI 2)
- * lack the later rights and fields, so they are spelt out here.
- */
-#ifndef LANDLOCK_ACCESS_FS_REFER
-#define LANDLOCK_ACCESS_FS_REFER		(1ULL << 13)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE		(1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV		(1ULL << 15)
-#endif
-#ifndef LANDLOCK_ACCESS_NET_BIND_TCP
-#define LANDLOCK_ACCESS_NET_BIND_TCP		(1ULL << 0)
-#endif
-#ifndef LANDLOCK_ACCESS_NET_CONNECT_TCP
-#define LANDLOCK_ACCESS_NET_CONNECT_TCP		(1ULL << 1)
-#endif
-#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
-#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET	(1ULL << 0)
-#endif
-#ifndef LANDLOCK_SCOPE_SIGNAL
-#define LANDLOCK_SCOPE_SIGNAL			(1ULL << 1)
-#endif
-#ifndef LANDLOCK_CREATE_RULESET_VERSION
-#define LANDLOCK_CREATE_RULESET_VERSION		(1U << 0)
-#endif
-
-/* Highest ABI whose rights we know; 7 only added audit logging flags. */
-#define SB_LANDLOCK_ABI_KNOWN	7
-
-/* struct landlock_ruleset_attr as of ABI 6; its size tells the ABI used */
-struct sb_landlock_attr {
-	uint64_t	 handled_access_fs;
-	uint64_t	 handled_access_net;
-	uint64_t	 scoped;
-};
-
-/*
- * A ruleset that handles every right the kernel knows and grants none:
- * no file may be opened, created, removed, executed or truncated, no TCP
- * port bound (listening sockets come from the parent), no TCP connection
- * made except by the peer engine (federation) and ledgerd (PostgreSQL),
- * and no signal or abstract-socket connection leaves the process.
- * Returns the ABI in force, 0 when the kernel has no Landlock.
- */
-static int
-sb_landlock(enum proc_id proc)
-{
-	struct sb_landlock_attr	 attr;
-	size_t			 size;
-	long			 abi;
-	int			 fd;
-
-	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
-	    LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi == -1) {
-		if (errno == ENOSYS || errno == EOPNOTSUPP)
-			return (0);
-		fatal("%s: landlock ABI version", __func__);
-	}
-	if (abi < 1)
-		return (0);
-	if (abi > SB_LANDLOCK_ABI_KNOWN)
-		abi = SB_LANDLOCK_ABI_KNOWN;
-
-	memset(&attr, 0, sizeof(attr));
-	/* ABI 1: bits 0 (execute) .. 12 (make symlink) */
-	attr.handled_access_fs = (1ULL << 13) - 1;
-	if (abi >= 2)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (abi >= 5)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	size = offsetof(struct sb_landlock_attr, handled_access_net);
-	if (abi >= 4) {
-		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP;
-		if (proc != PROC_PEER && proc != PROC_LEDGERD)
-			attr.handled_access_net |=
-			    LANDLOCK_ACCESS_NET_CONNECT_TCP;
-		size = offsetof(struct sb_landlock_attr, scoped);
-	}
-	if (abi >= 6) {
-		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET |
-		    LANDLOCK_SCOPE_SIGNAL;
-		size = sizeof(attr);
-	}
-
-	if ((fd = (int)syscall(__NR_landlock_create_ruleset, &attr, size,
-	    0)) == -1) {
-		if (errno == ENOSYS || errno == EOPNOTSUPP)
-			return (0);
-		fatal("%s: landlock_create_ruleset", __func__);
-	}
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1)
-		fatal("%s: landlock_restrict_self", __func__);
-	close(fd);
-	return ((int)abi);
-}
-#endif /* Landlock */
 
 #ifdef HAVE_SECCOMP
 
@@ -481,14 +280,14 @@ sb_seccomp_rules(scmp_filter_ctx ctx, enum proc_id proc)
 	const uint64_t		 futex_mask =
 	    ~(uint64_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) &
 	    0xffffffffULL;
-	const int		 evloop = proc != PROC_KEYD;
+	const int		 evloop = 1;
 	const int		 outbound = proc == PROC_PEER ||
 	    proc == PROC_LEDGERD;
 	const int		 inbound = proc == PROC_FRONTEND ||
 	    proc == PROC_PEER;
 	size_t			 i;
 
-	/* ---- Every process, keyd included. ---- */
+	/* ---- Every process (keyd has its own list, keyd/sandbox.c). ---- */
 
 	/* Leaving: exit(3), _exit(2), fatal(), the end of main(). */
 	ALLOW(exit);
@@ -638,24 +437,6 @@ sb_seccomp_rules(scmp_filter_ctx ctx, enum proc_id proc)
 	/* Nobody binds: listening sockets come from the parent. */
 	DENY(bind, EACCES);
 
-	/* ---- keyd only. ---- */
-	if (proc == PROC_KEYD) {
-		/*
-		 * The key file descriptor the parent passed: keyd reads it,
-		 * or writes a freshly generated PEM at offset 0, cuts the
-		 * file to size and syncs it (first start, key rotation).
-		 */
-		ALLOW(lseek);
-		ALLOW(pread64);
-		ALLOW(pwrite64);
-		ALLOW(ftruncate);
-		ALLOW(fsync);
-		ALLOW(fdatasync);
-		/* no network of any kind (glibc's syslog reconnect) */
-		DENY(socket, EACCES);
-		DENY(connect, EACCES);
-	}
-
 	/* ---- The libevent processes: frontend, peer, routed, ledgerd. ---- */
 	if (evloop) {
 		/*
@@ -731,7 +512,7 @@ sb_seccomp_rules(scmp_filter_ctx ctx, enum proc_id proc)
 		ALLOW(sendmmsg);
 		ALLOW(recvmmsg);
 		ALLOW_IF(ioctl, SB_EQ(1, FIONBIO));
-	} else if (proc != PROC_KEYD) {
+	} else {
 		/* frontend, routed: no outbound connections at all */
 		DENY(socket, EACCES);
 		DENY(connect, EACCES);
@@ -831,13 +612,6 @@ sb_pledge(enum proc_id proc)
 	const char	*promises;
 
 	switch (proc) {
-	case PROC_KEYD:
-		/*
-		 * stdio: imsg on open sockets, the key fd, getentropy.
-		 * recvfd: a new key file descriptor on key rotation.
-		 */
-		promises = "stdio recvfd";
-		break;
 	case PROC_FRONTEND:
 		/*
 		 * inet: accept(2) and options on the passed listeners.
@@ -880,9 +654,9 @@ sb_pledge(enum proc_id proc)
 void
 sandbox_enter(struct sandbox_state *st, enum proc_id proc)
 {
-	if (proc == PROC_PARENT)
-		fatalx("%s: the parent is not sandboxed by sandbox_enter",
-		    __func__);
+	if (proc == PROC_PARENT || proc == PROC_KEYD)
+		fatalx("%s: the %s is not sandboxed by sandbox_enter",
+		    __func__, sb_procname(proc));
 	if (proc <= PROC_PARENT || proc >= PROC_MAX)
 		fatalx("%s: bad process id %d", __func__, (int)proc);
 
@@ -899,11 +673,8 @@ sandbox_enter(struct sandbox_state *st, enum proc_id proc)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("%s: PR_SET_NO_NEW_PRIVS", __func__);
 	st->no_new_privs = 1;
-#ifdef SB_LANDLOCK
-	st->landlock = sb_landlock(proc);
-#else
-	st->landlock = 0;
-#endif
+	st->landlock = sandbox_landlock(proc == PROC_PEER ||
+	    proc == PROC_LEDGERD);
 #ifdef HAVE_SECCOMP
 	sb_seccomp(proc);
 	st->seccomp = 2;

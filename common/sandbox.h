@@ -12,7 +12,7 @@
 
 #include <sys/types.h>
 
-#include "relayd_imsg.h"
+#include "keyd_imsg.h"
 
 struct sandbox_state {
 	int		 chrooted;
@@ -23,10 +23,15 @@ struct sandbox_state {
 	int		 no_new_privs;
 	int		 seccomp;	/* 0 off, 2 filter (as in /proc status) */
 	int		 landlock;	/* ABI version in force, 0 none */
+	int		 dumpable;	/* PR_GET_DUMPABLE, after the drop */
 };
 
 /* chroot (NULL or "" = none) and switch to user (NULL = stay). */
 void	 sandbox_privdrop(struct sandbox_state *, const char *, const char *);
+/* PR_SET_DUMPABLE 0 and check (sandbox_privdrop() calls it last). */
+void	 sandbox_nodump(struct sandbox_state *);
+/* Landlock: no file system, no bind, no connect unless asked; ABI or 0. */
+int	 sandbox_landlock(int);
 /* no_new_privs, rlimits, Landlock, seccomp allowlist for this process. */
 void	 sandbox_enter(struct sandbox_state *, enum proc_id);
 

@@ -2,18 +2,28 @@
  * keyd: holds the relay's Ed25519 private key and signs typed requests
  * under a per-requester policy.  keyd(8) is the auditor's description;
  * this file is the process around the signing path: start-up, channels,
- * the poll(2) loop, shutdown.  The decisions live in sign.c and policy.c.
+ * the poll(2) loop, shutdown.  The decisions live in kinds.c and sign.c.
  *
  * keyd links no libevent, no libpq and no HTTP code, so that what holds
  * the key can be read in one sitting.  It is started by relayd(8) with
  * its parent channel on fd 3 and gets every other channel from the parent
- * over that one, before IMSG_PROC_READY.  Then it loads the key, closes
- * the key file, drops privileges, enters its sandbox and only answers
+ * over that one, before IMSG_PROC_READY.  Then it loads the key (into
+ * OpenSSL's locked secure heap where RLIMIT_MEMLOCK allows), closes the
+ * key file, drops privileges, enters its sandbox and only answers
  * messages from then on.
+ *
+ * No signature leaves keyd before its audit record is on disk: keyd
+ * sends the record to the parent and holds the answer; the parent writes
+ * and fsyncs each batch of records and acknowledges the last sequence
+ * number (IMSG_KEY_AUDIT_ACK, with its chain head, which must be keyd's);
+ * only then are the answers up to it released.  If the parent cannot
+ * write, it dies, keyd sees the channel close and the held answers die
+ * with it.
  */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,19 +42,23 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "audit.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "imsg.h"
 #include "keyd.h"
 #include "log.h"
-#include "relayd_imsg.h"
+#include "keyd_imsg.h"
 #include "sandbox.h"
 
 /* The parent, up to PROC_MAX_INSTANCES frontends, the peer engine, ledgerd */
 #define KEYD_CHANNELS	(1 + PROC_MAX_INSTANCES + 2)
 /* Queued messages on a channel before keyd stops reading requests. */
 #define KEYD_BACKLOG	1024
+/* OpenSSL's secure heap, where the private key lives: locked pages. */
+#define KEYD_SECURE_HEAP	(32 * 1024)
 
 struct keyd_chan {
 	struct imsgbuf	 kc_ibuf;
@@ -52,7 +66,21 @@ struct keyd_chan {
 	int		 kc_instance;
 	int		 kc_refusals;	/* counted refusals, fatal at max */
 	uint64_t	 kc_signed;
+	struct keyd_bucket kc_bucket;	/* KEYD_RATE per second */
 };
+
+/* An answer waiting for the parent to have written its audit record. */
+struct held {
+	TAILQ_ENTRY(held)	 entry;
+	uint64_t		 seq;
+	struct keyd_chan	*kc;
+	uint32_t		 peerid;
+	struct key_sign_resp	 resp;
+	char			*doc;
+	size_t			 doclen;
+};
+static TAILQ_HEAD(, held)	 heldq = TAILQ_HEAD_INITIALIZER(heldq);
+static uint32_t			 nheld;
 
 static struct keyd_chan		 chans[KEYD_CHANNELS];	/* [0]: parent */
 static int			 nchans;
@@ -65,7 +93,8 @@ static int			 started;	/* key loaded, sandboxed */
 static pid_t			 mypid;
 static uid_t			 myuid;
 static gid_t			 mygid;
-static uint64_t			 nsigned, nrefused;
+static uint64_t			 nsigned, nrefused, nlimited;
+static char			 memlock[64];	/* for status */
 static volatile sig_atomic_t	 quit;
 
 __attribute__((__noreturn__)) static void usage(void);
@@ -82,7 +111,12 @@ static void	 chan_compose(struct keyd_chan *, uint32_t, uint32_t,
 static void	 chan_dispatch(struct keyd_chan *, struct imsg *);
 static void	 dispatch_parent(struct keyd_chan *, struct imsg *);
 static void	 dispatch_sign(struct keyd_chan *, struct imsg *);
+static void	 dispatch_handshake(struct keyd_chan *, struct imsg *);
 static void	 dispatch_status(struct keyd_chan *, struct imsg *);
+static void	 audit_record(const struct key_audit *);
+static void	 audit_acked(struct imsg *);
+static void	 checkpoint(void);
+static void	 key_memory(void);
 
 static void
 usage(void)
@@ -125,7 +159,8 @@ main(int argc, char *argv[])
 
 	/*
 	 * The key must never reach a core file, and nothing running as the
-	 * same user may ptrace keyd and read it.
+	 * same user may ptrace keyd and read it.  sandbox_privdrop() sets
+	 * this again after the uid change, which resets it.
 	 */
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
@@ -187,12 +222,19 @@ keyd_sighdlr(int sig)
 	quit = 1;
 }
 
+/*
+ * On the way out: a checkpoint over the last records, so that the log
+ * shows it ended here and was not cut (keyd.8, "Audit log"), and the
+ * parent gets it and every record still queued.  Held answers are
+ * dropped: their records may never be written.
+ */
 static void
 keyd_exit(int code)
 {
-	/* Best effort: hand the parent the last audit records. */
+	if (started && ks.ks_since_cp > 0)
+		checkpoint();
 	if (nchans > 0 && imsgbuf_queuelen(&chans[0].kc_ibuf) > 0)
-		(void)imsgbuf_write(&chans[0].kc_ibuf);
+		(void)imsgbuf_flush(&chans[0].kc_ibuf);
 	keyd_state_wipe(&ks);
 	exit(code);
 }
@@ -262,6 +304,27 @@ chan_compose(struct keyd_chan *kc, uint32_t type, uint32_t peerid,
 		fatal("%s: imsg_composev to %s", __func__, chan_name(kc));
 }
 
+/*
+ * The order channels are served in: the parent, then the peer engine,
+ * then the others.  The peer engine announces a handshake
+ * (IMSG_KEY_HANDSHAKE) before the frontend can ask for its challenge;
+ * serving it first means the announcement is in when the request is.
+ */
+static int
+order(int i)
+{
+	int	 j, peer = -1;
+
+	for (j = 1; j < nchans; j++)
+		if (chans[j].kc_peer == PROC_PEER)
+			peer = j;
+	if (peer == -1 || i == 0)
+		return (i);
+	if (i == 1)
+		return (peer);
+	return (i <= peer ? i - 1 : i);
+}
+
 static void
 keyd_loop(void)
 {
@@ -280,10 +343,11 @@ keyd_loop(void)
 		 * the parent (no signature without its record), or while
 		 * a requester does not read its answers.
 		 */
-		backlog = imsgbuf_queuelen(&chans[0].kc_ibuf) >= KEYD_BACKLOG;
+		backlog = imsgbuf_queuelen(&chans[0].kc_ibuf) >= KEYD_BACKLOG ||
+		    nheld >= KEYD_BACKLOG;
 		nfds = nchans;
 		for (i = 0; i < nfds; i++) {
-			kc = &chans[i];
+			kc = &chans[order(i)];
 			pfd[i].fd = kc->kc_ibuf.fd;
 			pfd[i].events = 0;
 			pfd[i].revents = 0;
@@ -299,7 +363,7 @@ keyd_loop(void)
 			fatal("poll");
 		}
 		for (i = 0; i < nfds; i++) {
-			kc = &chans[i];
+			kc = &chans[order(i)];
 			if (pfd[i].revents & POLLNVAL)
 				fatalx("%s: invalid descriptor", chan_name(kc));
 			if (pfd[i].revents & POLLOUT &&
@@ -350,7 +414,9 @@ chan_dispatch(struct keyd_chan *kc, struct imsg *imsg)
 			    chan_name(kc));
 		if (type == IMSG_PROC_STATUS_REQ)
 			dispatch_status(kc, imsg);
-		else if (policy_lookup(type) != NULL)
+		else if (type == IMSG_KEY_HANDSHAKE && kc->kc_peer == PROC_PEER)
+			dispatch_handshake(kc, imsg);
+		else if (kind_by_type(type) != NULL)
 			dispatch_sign(kc, imsg);
 		else
 			fatalx("%s: unexpected imsg type %u", chan_name(kc),
@@ -445,9 +511,13 @@ dispatch_parent(struct keyd_chan *kc, struct imsg *imsg)
 		log_info("signing as relay %s", ks.ks_relay_id);
 		break;
 	case IMSG_CFG_GLOBAL:
-		/* nothing in it concerns keyd; the size is still checked */
+		/* the claims keyd signs into the well-known documents */
 		if (imsg_get_data(imsg, &cg, sizeof(cg)) == -1)
 			fatalx("IMSG_CFG_GLOBAL: bad size");
+		keyd_set_conf(&ks, &cg);
+		break;
+	case IMSG_KEY_AUDIT_ACK:
+		audit_acked(imsg);
 		break;
 	case IMSG_CFG_DONE:
 		if (imsg_get_len(imsg) != 0)
@@ -473,8 +543,8 @@ dispatch_parent(struct keyd_chan *kc, struct imsg *imsg)
 		log_debug("shutdown requested");
 		keyd_exit(0);
 	default:
-		/* the parent is no requester: policy refuses it */
-		if (policy_lookup(type) != NULL) {
+		/* the parent is no requester: the table refuses it */
+		if (kind_by_type(type) != NULL) {
 			dispatch_sign(kc, imsg);
 			break;
 		}
@@ -499,6 +569,7 @@ keyd_ready(void)
 
 	if (keyfd == -1)
 		fatalx("no key file received before IMSG_PROC_READY");
+	key_memory();
 	key = keyfile_load(keyfd, cfgkey.path, cfgkey.passphrase,
 	    cfgkey.passlen, &generated, err, sizeof(err));
 	explicit_bzero(cfgkey.passphrase, sizeof(cfgkey.passphrase));
@@ -537,7 +608,8 @@ keyd_ready(void)
 	    NULL, cfgproc.user[0] != '\0' ? cfgproc.user : NULL);
 	myuid = getuid();
 	mygid = getgid();
-	sandbox_enter(&sb, PROC_KEYD);
+	keyd_sandbox(&sb.seccomp, &sb.landlock);
+	sb.no_new_privs = 1;
 	started = 1;
 
 	memcpy(kp.public_key, ks.ks_pub, sizeof(kp.public_key));
@@ -547,33 +619,156 @@ keyd_ready(void)
 }
 
 /*
- * A signing request.  The audit record goes to the parent before the
- * answer goes to the requester: keyd hands out no signature whose record
- * is not already queued (and, in the common case, written) to the parent.
+ * Where the private key will live: OpenSSL keeps Ed25519 private keys in
+ * its secure heap once there is one, which is mlock(2)ed (never swapped)
+ * and left out of core dumps.  Locking needs RLIMIT_MEMLOCK room; without
+ * it keyd runs and says so, here and in relayctl show status.
+ */
+static void
+key_memory(void)
+{
+	struct rlimit	 rl;
+	int		 rv;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+		fatal("getrlimit RLIMIT_MEMLOCK");
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < KEYD_SECURE_HEAP) {
+		snprintf(memlock, sizeof(memlock), "key memory not locked "
+		    "(RLIMIT_MEMLOCK %llu)", (unsigned long long)rl.rlim_cur);
+		log_warnx("%s: the private key may be swapped out; raise "
+		    "the limit to %d bytes", memlock, KEYD_SECURE_HEAP);
+		return;
+	}
+	if ((rv = CRYPTO_secure_malloc_init(KEYD_SECURE_HEAP, 32)) == 0)
+		fatalx("CRYPTO_secure_malloc_init failed");
+	if (rv == 2) {
+		strlcpy(memlock, "key memory not locked (mlock failed)",
+		    sizeof(memlock));
+		log_warnx("%s: the private key may be swapped out", memlock);
+		return;
+	}
+	strlcpy(memlock, "key memory locked", sizeof(memlock));
+	log_debug("%s (%d bytes)", memlock, KEYD_SECURE_HEAP);
+}
+
+/* The record goes to the parent now; the answer waits for its ack. */
+static void
+audit_record(const struct key_audit *ka)
+{
+	chan_compose(&chans[0], IMSG_KEY_AUDIT, 0, ka, sizeof(*ka), NULL, 0);
+	if (imsgbuf_write(&chans[0].kc_ibuf) == -1 && errno != EPIPE)
+		fatal("parent: write");
+}
+
+/*
+ * IMSG_KEY_AUDIT_ACK: every record up to seq is written and synced.  At
+ * start-up (seq 0) it brings the head of the existing log, which keyd
+ * then follows; later, once nothing is outstanding, the parent's head
+ * must be keyd's, or the log does not hold what keyd signed.
+ */
+static void
+audit_acked(struct imsg *imsg)
+{
+	struct key_audit_ack	 ack;
+	struct held		*h;
+
+	if (imsg_get_data(imsg, &ack, sizeof(ack)) == -1)
+		fatalx("IMSG_KEY_AUDIT_ACK: bad size");
+	if (ack.seq > ks.ks_seq)
+		fatalx("IMSG_KEY_AUDIT_ACK: record %llu not made yet",
+		    (unsigned long long)ack.seq);
+	if (ack.seq == 0) {
+		if (started || ks.ks_seq != 0)
+			fatalx("IMSG_KEY_AUDIT_ACK: chain head after start-up");
+		memcpy(ks.ks_head, ack.head, sizeof(ks.ks_head));
+		return;
+	}
+	if (ack.seq == ks.ks_seq &&
+	    memcmp(ack.head, ks.ks_head, sizeof(ks.ks_head)) != 0)
+		fatalx("the audit log's chain head is not the one keyd "
+		    "computed: records were lost or changed");
+	while ((h = TAILQ_FIRST(&heldq)) != NULL && h->seq <= ack.seq) {
+		TAILQ_REMOVE(&heldq, h, entry);
+		nheld--;
+		chan_compose(h->kc, IMSG_KEY_SIGNATURE, h->peerid, &h->resp,
+		    sizeof(h->resp), h->doc, h->doclen);
+		free(h->doc);
+		free(h);
+	}
+}
+
+/* keyd's signature over the chain head, as the next audit record. */
+static void
+checkpoint(void)
+{
+	struct keyd_result	 kr;
+
+	keyd_checkpoint(&ks, &kr);
+	audit_record(&kr.kr_audit);
+	keyd_result_free(&kr);
+	log_debug("audit checkpoint after record %llu",
+	    (unsigned long long)ks.ks_seq - 1);
+}
+
+/* IMSG_KEY_HANDSHAKE from the peer engine */
+static void
+dispatch_handshake(struct keyd_chan *kc, struct imsg *imsg)
+{
+	struct key_handshake	 h;
+	char			 err[128];
+
+	if (imsg_get_data(imsg, &h, sizeof(h)) == -1)
+		fatalx("%s: IMSG_KEY_HANDSHAKE: bad size", chan_name(kc));
+	if (keyd_handshake(&ks, &h, err, sizeof(err)) == -1)
+		fatalx("%s: IMSG_KEY_HANDSHAKE: %s", chan_name(kc), err);
+}
+
+/*
+ * A signing request.  Over its rate the requester is refused without
+ * the refusal counting (a busy relay is not a compromised one), so a
+ * requester cannot fill the audit log faster than KEYD_RATE a second.
  */
 static void
 dispatch_sign(struct keyd_chan *kc, struct imsg *imsg)
 {
 	struct keyd_result	 kr;
+	struct held		*h;
 	uint32_t		 type;
 	const char		*kind;
 
 	type = imsg_get_type(imsg);
-	if (keyd_handle(&ks, type, kc->kc_peer, kc->kc_instance, imsg->data,
-	    imsg_get_len(imsg), &kr) == KEYD_SIGNED) {
-		chan_compose(&chans[0], IMSG_KEY_AUDIT, 0, &kr.kr_audit,
-		    sizeof(kr.kr_audit), NULL, 0);
-		if (imsgbuf_write(&chans[0].kc_ibuf) == -1 && errno != EPIPE)
-			fatal("parent: write");
-		chan_compose(kc, IMSG_KEY_SIGNATURE, imsg_get_id(imsg),
-		    &kr.kr_resp, sizeof(kr.kr_resp), kr.kr_doc,
-		    kr.kr_doclen);
+	if (!keyd_bucket_take(&kc->kc_bucket, ks.ks_clock())) {
+		memset(&kr, 0, sizeof(kr));
+		kr.kr_soft = 1;
+		kr.kr_resp.kind = kind_by_type(type)->kind;
+		if (imsg_get_len(imsg) >= sizeof(struct key_sign_req))
+			memcpy(&kr.kr_resp.reqid, imsg->data,
+			    sizeof(kr.kr_resp.reqid));
+		snprintf(kr.kr_resp.error, sizeof(kr.kr_resp.error),
+		    "more than %d signatures a second", KEYD_RATE);
+		if (nlimited++ % 1000 == 0)
+			log_warnx("%s: over its signing rate (%llu refused)",
+			    chan_name(kc), (unsigned long long)nlimited);
+	} else if (keyd_handle(&ks, type, kc->kc_peer, kc->kc_instance,
+	    imsg->data, imsg_get_len(imsg), &kr) == KEYD_SIGNED) {
+		if ((h = calloc(1, sizeof(*h))) == NULL)
+			fatal("%s", __func__);
+		h->seq = kr.kr_audit.seq;
+		h->kc = kc;
+		h->peerid = imsg_get_id(imsg);
+		h->resp = kr.kr_resp;
+		h->doc = kr.kr_doc;
+		h->doclen = kr.kr_doclen;
+		TAILQ_INSERT_TAIL(&heldq, h, entry);
+		nheld++;
+		audit_record(&kr.kr_audit);
 		kc->kc_signed++;
 		nsigned++;
-		log_debug("signed %s for %s, reqid %u",
+		log_debug("signed %s for %s, reqid %u, record %llu",
 		    audit_kind_name(kr.kr_resp.kind), chan_name(kc),
-		    kr.kr_resp.reqid);
-		keyd_result_free(&kr);
+		    kr.kr_resp.reqid, (unsigned long long)h->seq);
+		if (ks.ks_since_cp >= KEYD_CHECKPOINT_EVERY)
+			checkpoint();
 		return;
 	}
 
@@ -584,10 +779,10 @@ dispatch_sign(struct keyd_chan *kc, struct imsg *imsg)
 	/*
 	 * Before the relay id is known every request is refused; that is
 	 * start-up ordering (the frontend may hear of the identity first),
-	 * not misbehaviour, so it does not count.
+	 * not misbehaviour, so it does not count; nor does the rate limit.
 	 */
-	if (kr.kr_notready) {
-		log_info("refused %s request from %s: %s",
+	if (kr.kr_soft) {
+		log_debug("refused %s request from %s: %s",
 		    kind != NULL ? kind : "?", chan_name(kc),
 		    kr.kr_resp.error);
 		return;
@@ -597,9 +792,10 @@ dispatch_sign(struct keyd_chan *kc, struct imsg *imsg)
 	    kind != NULL ? kind : "?", chan_name(kc), kc->kc_refusals,
 	    KEYD_MAX_REFUSALS, kr.kr_resp.error);
 	/*
-	 * Our own processes build well-formed requests.  One that keeps
-	 * asking for what it may not have is broken or compromised and
-	 * probing the signer; stop the daemon rather than let it go on.
+	 * Our own processes build well-formed requests: they check with
+	 * the same rules (common/validate.c).  One that keeps asking for
+	 * what it may not have is broken or compromised and probing the
+	 * signer; stop the daemon rather than let it go on.
 	 */
 	if (kc->kc_refusals >= KEYD_MAX_REFUSALS)
 		fatalx("%s: %d requests refused, closing the channel: "
@@ -629,6 +825,7 @@ dispatch_status(struct keyd_chan *kc, struct imsg *imsg)
 	st.no_new_privs = sb.no_new_privs;
 	st.seccomp = sb.seccomp;
 	st.landlock = sb.landlock;
+	st.dumpable = started ? sb.dumpable : -1;
 	st.healthy = started && ks.ks_have_identity;
 	if (!started)
 		strlcpy(st.detail, "starting: key not loaded",
@@ -638,9 +835,10 @@ dispatch_status(struct keyd_chan *kc, struct imsg *imsg)
 		    "for the relay identity", ks.ks_fingerprint);
 	else
 		snprintf(st.detail, sizeof(st.detail), "key %.16s, relay %s, "
-		    "%llu signed, %llu refused", ks.ks_fingerprint,
-		    ks.ks_relay_id, (unsigned long long)nsigned,
-		    (unsigned long long)nrefused);
+		    "%llu signed, %llu refused, %llu over rate, %s",
+		    ks.ks_fingerprint, ks.ks_relay_id,
+		    (unsigned long long)nsigned, (unsigned long long)nrefused,
+		    (unsigned long long)nlimited, memlock);
 	chan_compose(kc, IMSG_PROC_STATUS, imsg_get_id(imsg), &st,
 	    sizeof(st), NULL, 0);
 }

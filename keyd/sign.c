@@ -1,16 +1,17 @@
 /*
- * keyd's signing path: check a request, build the exact bytes to sign
- * from its typed fields, sign, check the signature, fill the answer and
- * the audit record.
+ * keyd's signing path, the same for every kind: check the request
+ * against the kind's row (kinds.c), let the row's builder assemble the
+ * exact bytes to sign, sign, verify, and make the audit record, which
+ * also moves the audit chain head keyd follows.
  *
  * The rule everything here follows (DESIGN.md section 2): keyd never
  * signs bytes a caller chose.  A request carries typed fields (a relay
- * id, a nonce, a timestamp, or a JSON document whose member set policy.c
- * fixes); keyd validates each field, inserts its own relay id and public
- * key where the message names the signer, and assembles the signing input
- * itself from a fixed template.  So a compromised frontend or peer engine
- * can at worst obtain signatures on well-formed protocol messages of the
- * kinds it already owns, with keyd's clock on every timestamp.
+ * id, a nonce, a count, a list of peers); keyd validates each with the
+ * shared rules (common/validate.c), takes its own relay id, key, clock
+ * and the parent's configuration for everything else, and builds the
+ * signing input itself.  So a compromised frontend or peer engine can at
+ * worst obtain signatures on well-formed protocol messages of the kinds
+ * it already owns, stamped now, naming the claims the parent configured.
  */
 #include "config.h"
 
@@ -21,31 +22,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "audit.h"
 #include "crypto.h"
 #include "encoding.h"
-#include "jcs.h"
 #include "keyd.h"
 #include "log.h"
-
-/* The longest concatenation template: id:nonce:suite, or id|ts|suite. */
-#define KEYD_MSG_MAX	(RELAY_ID_MAX + NONCE_MAX + 64)
+#include "validate.h"
 
 static const char selftest_msg[] = "keyd pairwise consistency test";
 
 static int	 refuse(struct keyd_result *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
-static int	 time_ok(const struct keyd_state *, int64_t);
-static char	*sign_document(struct keyd_state *, const struct key_policy *,
-		    const char *, size_t, struct keyd_result *, size_t *,
-		    uint8_t [ED25519_SIG_LEN]);
-static char	*sign_object(struct keyd_state *, json_t *,
-		    struct keyd_result *, size_t *, uint8_t [ED25519_SIG_LEN]);
-static char	*sign_notice(struct keyd_state *, const char *,
-		    const struct key_sign_req *, struct keyd_result *, size_t *,
-		    uint8_t [ED25519_SIG_LEN]);
+static int	 sign_row(struct keyd_state *, const struct key_kind_row *,
+		    struct keyd_build *, enum proc_id, int,
+		    struct keyd_result *);
 
 void
 keyd_state_init(struct keyd_state *ks, int64_t (*clock)(void))
@@ -168,148 +158,161 @@ refuse(struct keyd_result *kr, const char *fmt, ...)
 	return (KEYD_REFUSED);
 }
 
-/* keyd's own clock decides freshness, never the requester's. */
+/*
+ * The parent's configuration: the claims keyd signs into the well-known
+ * documents.  A reload may change them; documents signed later say so.
+ */
+void
+keyd_set_conf(struct keyd_state *ks, const struct cfg_global *g)
+{
+	ks->ks_conf = *g;
+	ks->ks_conf.name[sizeof(g->name) - 1] = '\0';
+	ks->ks_conf.endpoint[sizeof(g->endpoint) - 1] = '\0';
+	ks->ks_have_conf = 1;
+}
+
+/*
+ * IMSG_KEY_HANDSHAKE: the peer engine accepted a proposal and the
+ * frontend may have one challenge signed for (relay id, nonce) within
+ * KEYD_HANDSHAKE_MS.  A full table drops the entry closest to expiry.
+ */
+int
+keyd_handshake(struct keyd_state *ks, const struct key_handshake *h,
+    char *err, size_t errlen)
+{
+	struct keyd_handshake	*e, *victim = NULL;
+	int64_t			 now = ks->ks_clock();
+	size_t			 i;
+
+	if (memchr(h->relay_id, '\0', sizeof(h->relay_id)) == NULL ||
+	    memchr(h->nonce, '\0', sizeof(h->nonce)) == NULL ||
+	    !relay_id_valid(h->relay_id) || !nonce_valid(h->nonce)) {
+		snprintf(err, errlen, "invalid relay id or nonce");
+		return (-1);
+	}
+	for (i = 0; i < KEYD_HANDSHAKES; i++) {
+		e = &ks->ks_hs[i];
+		if (e->expires <= now)
+			e->expires = 0;
+		if (victim == NULL || e->expires < victim->expires)
+			victim = e;
+	}
+	strlcpy(victim->relay_id, h->relay_id, sizeof(victim->relay_id));
+	strlcpy(victim->nonce, h->nonce, sizeof(victim->nonce));
+	victim->expires = now + KEYD_HANDSHAKE_MS;
+	return (0);
+}
+
+/* 1 and the entry is used up, or 0: no such handshake announced. */
+int
+keyd_handshake_take(struct keyd_state *ks, const char *relay_id,
+    const char *nonce)
+{
+	struct keyd_handshake	*e;
+	int64_t			 now = ks->ks_clock();
+	size_t			 i;
+
+	for (i = 0; i < KEYD_HANDSHAKES; i++) {
+		e = &ks->ks_hs[i];
+		if (e->expires > now && strcmp(e->relay_id, relay_id) == 0 &&
+		    strcmp(e->nonce, nonce) == 0) {
+			e->expires = 0;
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/* One signature from the bucket, or 0: the requester is over its rate. */
+int
+keyd_bucket_take(struct keyd_bucket *kb, int64_t now)
+{
+	if (kb->kb_last == 0 || now < kb->kb_last)
+		kb->kb_tokens = (int64_t)KEYD_BURST * 1000;
+	else
+		kb->kb_tokens += (now - kb->kb_last) * KEYD_RATE;
+	if (kb->kb_tokens > (int64_t)KEYD_BURST * 1000)
+		kb->kb_tokens = (int64_t)KEYD_BURST * 1000;
+	kb->kb_last = now;
+	if (kb->kb_tokens < 1000)
+		return (0);
+	kb->kb_tokens -= 1000;
+	return (1);
+}
+
+/*
+ * Builds, signs and records.  A document is built twice: without
+ * "signature" (the bytes signed) and with it (the document returned);
+ * both passes see the same fields, so the second differs from the first
+ * only by that member, which is what a verifier removes.
+ */
 static int
-time_ok(const struct keyd_state *ks, int64_t ts)
+sign_row(struct keyd_state *ks, const struct key_kind_row *row,
+    struct keyd_build *b, enum proc_id from, int instance,
+    struct keyd_result *kr)
 {
-	int64_t	 now;
-
-	now = ks->ks_clock();
-	return (ts >= now - KEYD_CLOCK_SKEW_MS &&
-	    ts <= now + KEYD_CLOCK_SKEW_MS);
-}
-
-/*
- * Signs JCS(o) (o has no "signature" yet), adds "signature" and puts the
- * canonical signed document into kr.  Returns the signed bytes (their
- * length in *tbslen) and the signature in sig.
- */
-static char *
-sign_object(struct keyd_state *ks, json_t *o, struct keyd_result *kr,
-    size_t *tbslen, uint8_t sig[ED25519_SIG_LEN])
-{
+	struct jw	 doc;
+	uint8_t		 sig[ED25519_SIG_LEN];
 	char		 sighex[SIG_HEX_MAX];
-	char		*tbs, *out, *check;
-	size_t		 outlen, checklen;
+	char		 line[AUDIT_LINE_MAX];
+	int		 n;
 
-	if ((tbs = jcs_serialize(o, 0, tbslen)) == NULL)
-		fatalx("%s: jcs_serialize", __func__);
-	if (ed25519_sign(ks->ks_key, (uint8_t *)tbs, *tbslen, sig) == -1)
+	b->ks = ks;
+	b->err = kr->kr_resp.error;
+	b->errlen = sizeof(kr->kr_resp.error);
+	b->ts = row->time == T_KEYD ? ks->ks_clock() : 0;
+	memset(&b->w, 0, sizeof(b->w));
+	if (row->build(b) == -1) {
+		free(b->w.buf);
+		return (KEYD_REFUSED);
+	}
+	if (b->w.depth != 0 || b->w.len == 0)
+		fatalx("%s: %s: unfinished signing input", __func__,
+		    audit_kind_name(row->kind));
+	if (ed25519_sign(ks->ks_key, (uint8_t *)b->w.buf, b->w.len, sig) ==
+	    -1)
 		fatalx("%s: ed25519_sign", __func__);
-	hex_encode(sig, ED25519_SIG_LEN, sighex);
-	if (json_object_set_new(o, "signature", json_string(sighex)) == -1)
-		fatalx("%s: out of memory", __func__);
-	if ((out = jcs_serialize(o, 0, &outlen)) == NULL)
-		fatalx("%s: jcs_serialize", __func__);
+	/* a signature that does not verify must never leave keyd */
+	if (ed25519_verify(ks->ks_pub, (uint8_t *)b->w.buf, b->w.len, sig) ==
+	    -1)
+		fatalx("%s: signature does not verify", __func__);
+	hex_encode(sig, sizeof(sig), sighex);
 
-	/*
-	 * A verifier will recompute JCS(document minus signature).  Make
-	 * sure that is exactly what was signed (and what the audit digest
-	 * covers) before the document leaves keyd.
-	 */
-	if ((check = jcs_serialize(o, 1, &checklen)) == NULL)
-		fatalx("%s: jcs_serialize", __func__);
-	if (checklen != *tbslen || memcmp(check, tbs, checklen) != 0)
-		fatalx("%s: canonical form changed after signing", __func__);
-	free(check);
-
-	kr->kr_doc = out;
-	kr->kr_doclen = outlen;
-	return (tbs);
-}
-
-/*
- * The signed peer notices between relayd peers, canonical and returned
- * signed:
- *   remove-v2	   {"action":"remove","peer_relay_id":P,"relay_id":own,
- *		    "timestamp":T}
- *   peer-accepted {"action":"accepted",...the same members}
- * The timestamp makes them expire, unlike the reference's bare-id
- * removal, which can be replayed forever; "action" keeps one from being
- * passed off as the other; peer_relay_id binds each to its addressee.
- */
-static char *
-sign_notice(struct keyd_state *ks, const char *action,
-    const struct key_sign_req *req, struct keyd_result *kr, size_t *tbslen,
-    uint8_t sig[ED25519_SIG_LEN])
-{
-	json_t	*o;
-	char	*tbs;
-
-	if ((o = json_object()) == NULL ||
-	    json_object_set_new(o, "action", json_string(action)) == -1 ||
-	    json_object_set_new(o, "peer_relay_id",
-	    json_string(req->relay_id)) == -1 ||
-	    json_object_set_new(o, "relay_id",
-	    json_string(ks->ks_relay_id)) == -1 ||
-	    json_object_set_new(o, "timestamp",
-	    json_integer(req->timestamp)) == -1)
-		fatalx("%s: out of memory", __func__);
-	tbs = sign_object(ks, o, kr, tbslen, sig);
-	json_decref(o);
-	return (tbs);
-}
-
-/*
- * METADATA and MANIFEST: the caller's document must already be canonical
- * (so what it logged or cached is byte for byte what keyd saw), must
- * parse under the strict parser, and must have exactly the members
- * policy.c allows.  keyd then adds the members that name the signer and
- * the suite, signs the canonical form, and returns the canonical signed
- * document.  The return value and *tbslen are the signed bytes, sig the
- * signature; the signed document goes into kr.
- */
-static char *
-sign_document(struct keyd_state *ks, const struct key_policy *kp,
-    const char *doc, size_t doclen, struct keyd_result *kr, size_t *tbslen,
-    uint8_t sig[ED25519_SIG_LEN])
-{
-	char		 err[128];
-	char		*tbs;
-	json_t		*o;
-
-	if (doclen == 0) {
-		refuse(kr, "document missing");
-		return (NULL);
-	}
-	if (doclen > KEYD_DOC_MAX) {
-		refuse(kr, "document larger than %d bytes", KEYD_DOC_MAX);
-		return (NULL);
-	}
-	if (jcs_is_canonical(doc, doclen) != 1) {
-		refuse(kr, "document is not canonical JSON");
-		return (NULL);
-	}
-	if ((o = jcs_parse(doc, doclen, err, sizeof(err))) == NULL) {
-		refuse(kr, "document: %s", err);
-		return (NULL);
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		refuse(kr, "document is not an object");
-		return (NULL);
-	}
-	if (doc_check(o, kp->kp_doc, ks->ks_clock(), err, sizeof(err)) ==
-	    -1) {
-		json_decref(o);
-		refuse(kr, "document: %s", err);
-		return (NULL);
+	if (row->json) {
+		doc = b->w;
+		memset(&b->w, 0, sizeof(b->w));
+		b->w.sig = sighex;
+		if (row->build(b) == -1)
+			fatalx("%s: second pass refused", __func__);
+		kr->kr_doc = b->w.buf;
+		kr->kr_doclen = b->w.len;
+		b->w = doc;
 	}
 
-	/* doc_check() allowed none of these, so nothing is overwritten. */
-	if (json_object_set_new(o, "relay_id",
-	    json_string(ks->ks_relay_id)) == -1 ||
-	    json_object_set_new(o, "public_key",
-	    json_string(ks->ks_pubhex)) == -1 ||
-	    json_object_set_new(o, "suite", json_string(SUITE_JCS_HEX)) == -1)
-		fatalx("%s: out of memory", __func__);
-	if (kp->kp_kind == KEY_KIND_MANIFEST &&
-	    json_object_set_new(o, "did", json_string(ks->ks_did)) == -1)
-		fatalx("%s: out of memory", __func__);
+	strlcpy(kr->kr_resp.signature, sighex, sizeof(kr->kr_resp.signature));
+	kr->kr_resp.kind = row->kind;
+	kr->kr_resp.timestamp = b->ts;
+	kr->kr_resp.doclen = (uint32_t)kr->kr_doclen;
+	kr->kr_audit.time_ms = row->time == T_KEYD ? b->ts : ks->ks_clock();
+	kr->kr_audit.requester = from;
+	kr->kr_audit.instance = instance;
+	kr->kr_audit.kind = row->kind;
+	/* a checkpoint's line carries the key that verifies it (audit.h) */
+	if (row->kind == KEY_KIND_CHECKPOINT)
+		memcpy(kr->kr_audit.digest, ks->ks_pub, sizeof(ks->ks_pub));
+	else
+		sha256(b->w.buf, b->w.len, kr->kr_audit.digest);
+	memcpy(kr->kr_audit.sig, sig, sizeof(sig));
+	kr->kr_audit.seq = ++ks->ks_seq;
+	free(b->w.buf);
 
-	tbs = sign_object(ks, o, kr, tbslen, sig);
-	json_decref(o);
-	return (tbs);
+	/* the line the parent will write, and so the next head */
+	if ((n = audit_format(line, sizeof(line), ks->ks_head,
+	    &kr->kr_audit)) <= 0)
+		fatalx("%s: audit record out of range", __func__);
+	audit_line_hash(line, (size_t)n, ks->ks_head);
+	ks->ks_since_cp++;
+	return (KEYD_SIGNED);
 }
 
 /*
@@ -317,160 +320,122 @@ sign_document(struct keyd_state *ks, const struct key_policy *kp,
  * Returns KEYD_SIGNED with kr filled (answer, optional document, audit
  * record), or KEYD_REFUSED with the reason in kr->kr_resp.error.  Checks,
  * in order, each for a reason:
- *   - the type has a policy entry (else it is not a signing request);
+ *   - the type has a row (else it is not a signing request);
  *   - the header is complete (else there is nothing to echo);
  *   - the requester owns this kind (a frontend cannot sign heartbeats);
- *   - header + doclen is exactly the payload (no trailing bytes, no
- *     truncated document);
- *   - the relay id is known (every kind names this relay);
+ *   - header + datalen is exactly the payload;
+ *   - the relay id and the parent's claims are known;
  *   - strings are NUL-terminated inside their fields;
  *   - every field the kind does not use is empty, so a request means
  *     one thing only;
- *   - the fields the kind uses are valid (per kind, below).
+ *   - the fields the kind uses are valid (validate.h rules);
+ *   - then the builder's own checks (kinds.c).
  */
 int
 keyd_handle(struct keyd_state *ks, uint32_t type, enum proc_id from,
     int instance, const void *data, size_t len, struct keyd_result *kr)
 {
-	const struct key_policy	*kp;
-	struct key_sign_req	 req;
-	const char		*doc;
-	char			 msg[KEYD_MSG_MAX];
-	char			*tbs = NULL;
-	const uint8_t		*tbsp;
-	size_t			 tbslen;
-	uint8_t			 sig[ED25519_SIG_LEN];
-	int64_t			 now;
+	const struct key_kind_row	*row;
+	struct key_sign_req		 req;
+	struct keyd_build		 b;
+	const struct key_peer		*p;
+	char				 err[96];
+	size_t				 i;
 
 	memset(kr, 0, sizeof(*kr));
-	if ((kp = policy_lookup(type)) == NULL)
+	memset(&b, 0, sizeof(b));
+	if ((row = kind_by_type(type)) == NULL)
 		return (refuse(kr, "not a signing request"));
-	kr->kr_resp.kind = kp->kp_kind;
+	kr->kr_resp.kind = row->kind;
 
 	if (len < sizeof(req))
 		return (refuse(kr, "request shorter than its header"));
 	memcpy(&req, data, sizeof(req));
 	kr->kr_resp.reqid = req.reqid;
-	doc = (const char *)data + sizeof(req);
+	b.req = &req;
+	b.peers = (const struct key_peer *)((const char *)data + sizeof(req));
 
-	if (!policy_allows(kp, from))
+	if (from < 0 || from >= PROC_MAX ||
+	    !(row->requesters & PROC_BIT(from)))
 		return (refuse(kr, "%s may not request %s signatures",
 		    audit_proc_name(from) ? audit_proc_name(from) : "?",
-		    audit_kind_name(kp->kp_kind)));
-	if (len - sizeof(req) != req.doclen)
+		    audit_kind_name(row->kind)));
+	if (len - sizeof(req) != req.datalen)
 		return (refuse(kr, "payload is %zu bytes, header says %zu + "
-		    "%" PRIu32, len, sizeof(req), req.doclen));
-	if (!ks->ks_have_identity || ks->ks_key == NULL) {
-		kr->kr_notready = 1;
+		    "%" PRIu32, len, sizeof(req), req.datalen));
+	if (!ks->ks_have_identity || ks->ks_key == NULL || !ks->ks_have_conf) {
+		kr->kr_soft = 1;
 		return (refuse(kr, "relay identity not known yet"));
 	}
 	if (memchr(req.relay_id, '\0', sizeof(req.relay_id)) == NULL ||
 	    memchr(req.nonce, '\0', sizeof(req.nonce)) == NULL)
 		return (refuse(kr, "unterminated string field"));
 
-	if (!(kp->kp_fields & KF_RELAY_ID) && req.relay_id[0] != '\0')
+	if (!(row->fields & KF_RELAY_ID) && req.relay_id[0] != '\0')
 		return (refuse(kr, "relay_id set but not used by this kind"));
-	if (!(kp->kp_fields & KF_NONCE) && req.nonce[0] != '\0')
+	if (!(row->fields & KF_NONCE) && req.nonce[0] != '\0')
 		return (refuse(kr, "nonce set but not used by this kind"));
-	if (!(kp->kp_fields & KF_TIMESTAMP) && req.timestamp != 0)
-		return (refuse(kr, "timestamp set but not used by this kind"));
-	if (!(kp->kp_fields & KF_DOC) && req.doclen != 0)
-		return (refuse(kr, "document given but not used by this "
-		    "kind"));
+	if (!(row->fields & KF_COUNT) && req.count != 0)
+		return (refuse(kr, "count set but not used by this kind"));
+	if (!(row->fields & KF_PEERS) && req.datalen != 0)
+		return (refuse(kr, "data given but not used by this kind"));
 
-	if ((kp->kp_fields & KF_RELAY_ID) && !relay_id_valid(req.relay_id))
+	if ((row->fields & KF_RELAY_ID) && !relay_id_valid(req.relay_id))
 		return (refuse(kr, "invalid relay id"));
-	if ((kp->kp_fields & KF_NONCE) && !nonce_valid(req.nonce))
+	if ((row->fields & KF_NONCE) && !nonce_valid(req.nonce))
 		return (refuse(kr, "invalid nonce (1..%d printable "
-		    "characters, no ':' or '|')", KEYD_NONCE_MAXLEN));
-	if ((kp->kp_fields & KF_TIMESTAMP) && !time_ok(ks, req.timestamp))
-		return (refuse(kr, "timestamp %" PRId64 " not within 5 "
-		    "minutes of keyd's clock", req.timestamp));
-
-	switch (kp->kp_kind) {
-	case KEY_KIND_CHALLENGE:
-		/*
-		 * "{proposer}:{proposer nonce}:suite".  A proposer naming
-		 * this relay would make keyd sign "{own}:{nonce}:suite",
-		 * which is exactly a confirm challenge_response: the
-		 * reference's self-propose oracle (PROTOCOL.md section 3).
-		 */
-		if (strcmp(req.relay_id, ks->ks_relay_id) == 0)
-			return (refuse(kr, "proposer is this relay "
-			    "(self-propose)"));
-		if (msg_handshake(msg, sizeof(msg), req.relay_id,
-		    req.nonce) == -1)
-			fatalx("%s: msg_handshake", __func__);
-		break;
-	case KEY_KIND_CONFIRM:
-		/* "{own}:{responder nonce}:suite" */
-		if (msg_handshake(msg, sizeof(msg), ks->ks_relay_id,
-		    req.nonce) == -1)
-			fatalx("%s: msg_handshake", __func__);
-		break;
-	case KEY_KIND_HBRESP:
-	case KEY_KIND_HEARTBEAT:
-		/* "{own}|{timestamp}|suite" */
-		if (msg_heartbeat(msg, sizeof(msg), ks->ks_relay_id,
-		    req.timestamp) == -1)
-			fatalx("%s: msg_heartbeat", __func__);
-		break;
-	case KEY_KIND_REMOVAL:
-		/* the bare own relay id, as the reference signs it */
-		if (strlcpy(msg, ks->ks_relay_id, sizeof(msg)) >= sizeof(msg))
-			fatalx("%s: relay id too long", __func__);
-		break;
-	case KEY_KIND_REMOVAL2:
-		if (strcmp(req.relay_id, ks->ks_relay_id) == 0)
-			return (refuse(kr, "cannot remove this relay itself"));
-		tbs = sign_notice(ks, "remove", &req, kr, &tbslen, sig);
-		break;
-	case KEY_KIND_ACCEPTED:
-		if (strcmp(req.relay_id, ks->ks_relay_id) == 0)
-			return (refuse(kr, "cannot accept this relay itself"));
-		tbs = sign_notice(ks, "accepted", &req, kr, &tbslen, sig);
-		break;
-	case KEY_KIND_METADATA:
-	case KEY_KIND_MANIFEST:
-		tbs = sign_document(ks, kp, doc, req.doclen, kr, &tbslen,
-		    sig);
-		if (tbs == NULL)
-			return (KEYD_REFUSED);
-		break;
-	default:
-		fatalx("%s: kind %d has no signing input", __func__,
-		    kp->kp_kind);
+		    "characters, no ':' or '|')", NONCE_TEXT_MAX));
+	if ((row->fields & KF_COUNT) &&
+	    (req.count < 0 || req.count > KEYD_JS_INT_MAX))
+		return (refuse(kr, "count not in 0..2^53-1"));
+	if (row->fields & KF_PEERS) {
+		if (req.datalen % sizeof(*p) != 0 ||
+		    req.datalen / sizeof(*p) > KEYD_PEERS_MAX)
+			return (refuse(kr, "peer list not 0..%d entries",
+			    KEYD_PEERS_MAX));
+		b.npeers = req.datalen / sizeof(*p);
+		for (i = 0; i < b.npeers; i++) {
+			p = &b.peers[i];
+			if (memchr(p->relay_id, '\0', sizeof(p->relay_id)) ==
+			    NULL || memchr(p->endpoint_url, '\0',
+			    sizeof(p->endpoint_url)) == NULL ||
+			    !relay_id_valid(p->relay_id) ||
+			    !token_valid(p->endpoint_url, RELAY_URL_MAX - 1))
+				return (refuse(kr, "peer %zu: invalid relay id "
+				    "or endpoint", i));
+		}
+	}
+	if ((row->kind == KEY_KIND_METADATA ||
+	    row->kind == KEY_KIND_MANIFEST) &&
+	    !claims_usable(&ks->ks_conf, row->kind, err, sizeof(err))) {
+		/* a reload may reach the frontend first: not counted */
+		kr->kr_soft = 1;
+		return (refuse(kr, "configuration: %s", err));
 	}
 
-	if (tbs != NULL)
-		tbsp = (const uint8_t *)tbs;
-	else {
-		tbsp = (const uint8_t *)msg;
-		tbslen = strlen(msg);
-	}
+	return (sign_row(ks, row, &b, from, instance, kr));
+}
 
-	/*
-	 * JSON documents were signed in sign_object(), which embeds the
-	 * signature; sign the concatenation templates here.  For both,
-	 * verify before release: a signature that does not verify (memory
-	 * or library fault) must never leave keyd.
-	 */
-	if (tbs == NULL && ed25519_sign(ks->ks_key, tbsp, tbslen, sig) == -1)
-		fatalx("%s: ed25519_sign", __func__);
-	if (ed25519_verify(ks->ks_pub, tbsp, tbslen, sig) == -1)
-		fatalx("%s: signature does not verify", __func__);
+/*
+ * keyd's own signature over the audit chain head, every
+ * KEYD_CHECKPOINT_EVERY records and at shutdown.  Not a request: no
+ * requester can ask for it or choose what it covers.
+ */
+int
+keyd_checkpoint(struct keyd_state *ks, struct keyd_result *kr)
+{
+	struct key_sign_req	 req;
+	struct keyd_build	 b;
 
-	now = ks->ks_clock();
-	hex_encode(sig, sizeof(sig), kr->kr_resp.signature);
-	kr->kr_resp.doclen = (uint32_t)kr->kr_doclen;
-	kr->kr_audit.time_ms = now;
-	kr->kr_audit.requester = from;
-	kr->kr_audit.instance = instance;
-	kr->kr_audit.kind = kp->kp_kind;
-	sha256(tbsp, tbslen, kr->kr_audit.digest);
-	memcpy(kr->kr_audit.sig, sig, sizeof(sig));
-
-	free(tbs);
-	explicit_bzero(msg, sizeof(msg));
+	memset(kr, 0, sizeof(*kr));
+	memset(&req, 0, sizeof(req));
+	memset(&b, 0, sizeof(b));
+	b.req = &req;
+	if (ks->ks_key == NULL)
+		return (refuse(kr, "no key"));
+	if (sign_row(ks, kind_by_kind(KEY_KIND_CHECKPOINT), &b, PROC_KEYD, 0,
+	    kr) == KEYD_REFUSED)
+		fatalx("%s: %s", __func__, kr->kr_resp.error);
+	ks->ks_since_cp = 0;
 	return (KEYD_SIGNED);
 }

@@ -17,7 +17,8 @@ enum token_type {
 	FILENAME,
 	PEERID,
 	URL,
-	CAPABILITY
+	CAPABILITY,
+	PUBKEY
 };
 
 struct token {
@@ -31,7 +32,9 @@ static const struct token t_main[];
 static const struct token t_show[];
 static const struct token t_log[];
 static const struct token t_verify[];
-static const struct token t_file[];
+static const struct token t_auditopt[];
+static const struct token t_pubkey[];
+static const struct token t_auditfile[];
 static const struct token t_peer[];
 static const struct token t_peerid[];
 static const struct token t_url[];
@@ -70,12 +73,23 @@ static const struct token t_log[] = {
 };
 
 static const struct token t_verify[] = {
-	{ KEYWORD,	"audit",	VERIFY_AUDIT,	t_file },
+	{ KEYWORD,	"audit",	VERIFY_AUDIT,	t_auditfile },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
-static const struct token t_file[] = {
-	{ FILENAME,	"",		NONE,		t_end },
+static const struct token t_auditfile[] = {
+	{ FILENAME,	"",		NONE,		t_auditopt },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_auditopt[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ KEYWORD,	"key",		NONE,		t_pubkey },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_pubkey[] = {
+	{ PUBKEY,	"",		NONE,		t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -201,6 +215,13 @@ match_token(const char *word, const struct token *table)
 				t = &table[i];
 			}
 			break;
+		case PUBKEY:
+			if (word != NULL && *word != '\0') {
+				res.key = word;
+				match++;
+				t = &table[i];
+			}
+			break;
 		case ENDTOKEN:
 			break;
 		}
@@ -241,6 +262,9 @@ show_valid_args(const struct token *table)
 			break;
 		case CAPABILITY:
 			fprintf(stderr, "  <capability>\n");
+			break;
+		case PUBKEY:
+			fprintf(stderr, "  <public-key-hex>\n");
 			break;
 		case ENDTOKEN:
 			break;

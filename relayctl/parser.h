@@ -28,6 +28,7 @@ enum actions {
 struct parse_result {
 	enum actions	 action;
 	const char	*path;
+	const char	*key;		/* verify audit ... key HEX */
 	const char	*peer;		/* relay id */
 	const char	*url;
 	const char	*capability;	/* show routes, show graph */

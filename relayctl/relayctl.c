@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "encoding.h"
 #include "conf.h"
 #include "imsg.h"
 #include "parser.h"
@@ -34,7 +35,7 @@ static int	 ctl_request(struct imsgbuf *, uint32_t, const void *, size_t);
 static int	 run_show_status(struct imsgbuf *, int);
 static int	 run_show_key(struct imsgbuf *, int);
 static int	 run_simple(struct imsgbuf *, uint32_t, const void *, size_t);
-static int	 run_verify_audit(const char *, int);
+static int	 run_verify_audit(const char *, const char *, int);
 static int	 run_show_peers(struct imsgbuf *, int, enum actions,
 		    const char *);
 static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
@@ -83,7 +84,7 @@ main(int argc, char *argv[])
 		exit(2);
 
 	if (res->action == VERIFY_AUDIT)
-		return (run_verify_audit(res->path, json));
+		return (run_verify_audit(res->path, res->key, json));
 
 	if (ctl_connect(sockname, &ibuf) == -1)
 		exit(1);
@@ -335,9 +336,9 @@ run_show_status(struct imsgbuf *ibuf, int json)
 			printf("Uptime:      %s\n", up);
 			printf("PostgreSQL:  %s (%s)\n", rs.db_connected ?
 			    "connected" : "unavailable", rs.db_detail);
-			printf("\n%-12s %7s %-12s %-12s %-8s %-4s %-8s %s\n",
-			    "PROCESS", "PID", "USER", "CHROOT", "SECCOMP",
-			    "NNP", "LANDLOCK", "STATE");
+			printf("\n%-12s %7s %-12s %-12s %-8s %-4s %-8s %-4s "
+			    "%s\n", "PROCESS", "PID", "USER", "CHROOT",
+			    "SECCOMP", "NNP", "LANDLOCK", "DUMP", "STATE");
 			break;
 		case IMSG_CTL_STATUS_PROC:
 			if (imsg_get_data(&imsg, &st, sizeof(st)) == -1)
@@ -352,7 +353,7 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				strlcpy(name, pname(st.proc), sizeof(name));
 			if (json) {
 				jp = json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,"
-				    "s:s?,s:b,s:b,s:i,s:b,s:s}",
+				    "s:s?,s:b,s:b,s:i,s:i,s:b,s:s}",
 				    "process", pname(st.proc),
 				    "name", name, "instance", st.instance,
 				    "pid", st.pid, "uid", (int)st.uid,
@@ -361,6 +362,7 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				    "seccomp_filter", st.seccomp == 2,
 				    "no_new_privs", st.no_new_privs != 0,
 				    "landlock_abi", st.landlock,
+				    "dumpable", st.dumpable,
 				    "healthy", st.healthy != 0,
 				    "detail", st.detail);
 				json_array_append_new(jprocs, jp);
@@ -371,12 +373,14 @@ run_show_status(struct imsgbuf *ibuf, int json)
 				    st.landlock);
 			else
 				strlcpy(sb, "-", sizeof(sb));
-			printf("%-12s %7d %-12s %-12s %-8s %-4s %-8s %s%s%s\n",
+			printf("%-12s %7d %-12s %-12s %-8s %-4s %-8s %-4s "
+			    "%s%s%s\n",
 			    name, st.pid, st.user[0] ? st.user : "-",
 			    st.chrooted ? st.chroot : "-",
 			    st.seccomp == 2 ? "filter" : "off",
 			    st.no_new_privs ? "yes" : "no", sb,
-			    st.healthy ? "ok" : "FAILED",
+			    st.dumpable == 0 ? "no" : st.dumpable > 0 ? "YES" :
+			    "-", st.healthy ? "ok" : "FAILED",
 			    st.detail[0] ? ": " : "", st.detail);
 			break;
 		default:
@@ -443,28 +447,57 @@ run_show_key(struct imsgbuf *ibuf, int json)
 	return (ret);
 }
 
+/*
+ * The hash chain, and keyd's checkpoints over it: with `key', each must
+ * be signed by that public key (relayctl show key); without, by the key
+ * of the first, which is printed for the operator to compare.
+ */
 static int
-run_verify_audit(const char *path, int json)
+run_verify_audit(const char *path, const char *keyhex, int json)
 {
-	FILE	*f;
-	char	 errbuf[256];
-	size_t	 nlines = 0, badline = 0;
-	int	 ok;
+	struct audit_seal seal;
+	FILE		*f;
+	char		 errbuf[256], seen[65];
+	uint8_t		 key[32];
+	size_t		 nlines = 0, badline = 0;
+	int		 ok;
 
+	memset(&seal, 0, sizeof(seal));
+	if (keyhex != NULL) {
+		if (strlen(keyhex) != 64 || hex_decode(keyhex, key,
+		    sizeof(key)) == -1)
+			errx(1, "key: not 64 hex digits");
+		seal.key = key;
+	}
 	if ((f = fopen(path, "r")) == NULL) {
 		warn("%s", path);
 		return (1);
 	}
-	ok = audit_verify(f, &nlines, &badline, errbuf, sizeof(errbuf)) == 0;
+	ok = audit_verify(f, &seal, &nlines, &badline, errbuf,
+	    sizeof(errbuf)) == 0;
 	fclose(f);
+	hex_encode(seal.seen_key, sizeof(seal.seen_key), seen);
 	if (json)
-		print_json(json_pack("{s:s,s:b,s:I,s:o?,s:s?}",
+		print_json(json_pack("{s:s,s:b,s:I,s:I,s:I,s:s?,s:o?,s:s?}",
 		    "file", path, "valid", ok, "records", (json_int_t)nlines,
+		    "checkpoints", (json_int_t)seal.checkpoints,
+		    "unsealed", (json_int_t)seal.unsealed,
+		    "public_key", seal.checkpoints > 0 ? seen : NULL,
 		    "bad_line", ok ? NULL : json_integer(badline),
 		    "error", ok ? NULL : errbuf));
-	else if (ok)
-		printf("%s: %zu records, hash chain intact\n", path, nlines);
-	else
+	else if (ok) {
+		printf("%s: %zu records, hash chain intact, %zu checkpoints",
+		    path, nlines, seal.checkpoints);
+		if (seal.checkpoints > 0)
+			printf(" signed by %s%s", seen, keyhex != NULL ?
+			    "" : " (give it with `key' to require it)");
+		printf("\n");
+		if (seal.unsealed > 0)
+			fprintf(stderr, "%s: warning: %zu records after the "
+			    "last checkpoint: the log was cut short, or "
+			    "relayd did not stop cleanly\n", path,
+			    seal.unsealed);
+	} else
 		fprintf(stderr, "%s: line %zu: %s\n", path, badline, errbuf);
 	return (ok ? 0 : 1);
 }

@@ -43,6 +43,13 @@ config_new_default(void)
 	conf->g.fed_query_ttl_ms = 30 * 1000;
 	conf->g.fed_rate_limit = 30;
 	conf->g.fed_rate_window_ms = 60 * 1000;
+	conf->g.fed_max_pending = 16;
+	conf->g.fed_pending_expire_ms = 24 * 3600 * 1000;
+	conf->g.fed_hs_limit = 120;
+	conf->g.fed_hs_window_ms = 60 * 1000;
+	conf->g.fed_ep.schemes = EP_SCHEME_HTTP | EP_SCHEME_HTTPS;
+	conf->g.fed_ep.allow = 0;
+	conf->g.fed_ep.nports = 0;
 
 	conf->g.anchor_batch_size = 100;
 	conf->g.anchor_interval_ms = 3600 * 1000;
@@ -165,6 +172,39 @@ print_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+/* `endpoint scheme', `endpoint port', `endpoint allow' lines */
+static void
+print_endpoint_policy(FILE *fp, const struct cfg_endpoint *ep)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} classes[] = {
+		{ EP_ALLOW_LOOPBACK,	"loopback" },
+		{ EP_ALLOW_LINKLOCAL,	"link-local" },
+		{ EP_ALLOW_PRIVATE,	"private" },
+		{ EP_ALLOW_METADATA,	"metadata" }
+	};
+	uint32_t	 i;
+
+	if (ep->schemes & EP_SCHEME_HTTP)
+		fprintf(fp, "\tendpoint scheme http\n");
+	if (ep->schemes & EP_SCHEME_HTTPS)
+		fprintf(fp, "\tendpoint scheme https\n");
+	if (ep->nports == 0)
+		fprintf(fp, "\tendpoint port any\n");
+	for (i = 0; i < ep->nports && i < EP_PORTS_MAX; i++) {
+		if (ep->ports[i][0] == ep->ports[i][1])
+			fprintf(fp, "\tendpoint port %u\n", ep->ports[i][0]);
+		else
+			fprintf(fp, "\tendpoint port %u-%u\n",
+			    ep->ports[i][0], ep->ports[i][1]);
+	}
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (ep->allow & classes[i].bit)
+			fprintf(fp, "\tendpoint allow %s\n", classes[i].name);
+}
+
 void
 config_print(FILE *fp, const struct relayd_config *conf)
 {
@@ -235,6 +275,12 @@ config_print(FILE *fp, const struct relayd_config *conf)
 	    config_fmt_duration(g->fed_query_ttl_ms, buf, sizeof(buf)));
 	fprintf(fp, "\trate limit %u per %s\n", g->fed_rate_limit,
 	    config_fmt_duration(g->fed_rate_window_ms, buf, sizeof(buf)));
+	fprintf(fp, "\tmax pending %u\n", g->fed_max_pending);
+	fprintf(fp, "\tpending expire %s\n",
+	    config_fmt_duration(g->fed_pending_expire_ms, buf, sizeof(buf)));
+	fprintf(fp, "\thandshake limit %u per %s\n", g->fed_hs_limit,
+	    config_fmt_duration(g->fed_hs_window_ms, buf, sizeof(buf)));
+	print_endpoint_policy(fp, &g->fed_ep);
 	TAILQ_FOREACH(r, &conf->fedrules, entry) {
 		fprintf(fp, "\t%s ", r->block ? "block" : "allow");
 		print_str(fp, r->relay_id);

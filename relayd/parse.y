@@ -99,6 +99,8 @@ static int		 parse_flags;
 static int		 expanding;
 static int		 lex_error;
 static struct confpos	 pos_user, pos_suspend, pos_remove, pos_routing;
+/* the first `endpoint scheme' / `endpoint port' replaces the default */
+static int		 ep_schemes_set, ep_ports_set;
 
 int		 yyparse(void);
 static int	 yylex(void);
@@ -134,6 +136,9 @@ static int	 valid_relay_id(const char *);
 static int	 valid_did_key(const char *);
 static void	 add_listen(char *, int64_t, struct tlsopt *);
 static void	 add_fedrule(char *, int);
+static int	 ep_scheme(const char *);
+static int	 ep_port(const char *, int64_t);
+static int	 ep_allow(const char *);
 static void	 check_tls_file(const char *, const char *);
 static void	 check_passphrase_file(const char *);
 static void	 derive_endpoint(void);
@@ -144,10 +149,12 @@ static void	 free_macros(void);
 
 %token	ACCEPT AFTER ALLOW ANCHOR ARCHITECT AUDIT AUTO BATCH BLOCK BODY
 %token	CERTIFICATE CHROOT COMMAND CONTROL COST DATABASE DISABLE ENABLE
-%token	ENDPOINT FEDERATION FEE FILENAME HEARTBEAT HOPS INCLUDE INTERVAL KEY
+%token	ENDPOINT EXPIRE FEDERATION FEE FILENAME HANDSHAKE HEARTBEAT HOPS INCLUDE
+%token	INTERVAL KEY
 %token	LATENCY LEXICOGRAPHIC LIMIT LIST LISTEN LOG MANUAL MAXIMUM NAME ON
-%token	PASSPHRASE PEERS PER PORT PREFORK PRIVATE PUBLIC QUERY RANKING RATE
-%token	RELIABILITY REMOVE RISK ROUTING SIZE SOCKET SUSPEND TLS TRUST TTL
+%token	PASSPHRASE PEERS PENDING PER PORT PREFORK PRIVATE PUBLIC QUERY RANKING
+%token	RATE
+%token	RELIABILITY REMOVE RISK ROUTING SCHEME SIZE SOCKET SUSPEND TLS TRUST TTL
 %token	USER WEIGHT WEIGHTED
 %token	ERROR
 %token	<v.string>	STRING
@@ -498,6 +505,54 @@ fedopt		: ENABLE			{ conf->g.fed_enable = 1; }
 			conf->g.fed_rate_limit = $3;
 			conf->g.fed_rate_window_ms = $5;
 		}
+		| MAXIMUM PENDING NUMBER {
+			if (range($3, 1, 1000, "max pending") == -1)
+				YYERROR;
+			conf->g.fed_max_pending = $3;
+		}
+		| PENDING EXPIRE duration {
+			if (duration_range($3, 1000, 720ULL * 3600 * 1000,
+			    "pending expire") == -1)
+				YYERROR;
+			conf->g.fed_pending_expire_ms = $3;
+		}
+		| HANDSHAKE LIMIT NUMBER PER duration {
+			if (range($3, 1, 1000000, "handshake limit") == -1)
+				YYERROR;
+			if (duration_range($5, 1000, 3600000,
+			    "handshake limit window") == -1)
+				YYERROR;
+			conf->g.fed_hs_limit = $3;
+			conf->g.fed_hs_window_ms = $5;
+		}
+		| ENDPOINT SCHEME STRING {
+			if (ep_scheme($3) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| ENDPOINT PORT NUMBER {
+			if (ep_port(NULL, $3) == -1)
+				YYERROR;
+		}
+		| ENDPOINT PORT STRING {
+			if (ep_port($3, 0) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| ENDPOINT ALLOW STRING {
+			if (ep_allow($3) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| ENDPOINT ALLOW PRIVATE {
+			conf->g.fed_ep.allow |= EP_ALLOW_PRIVATE;
+		}
 		;
 
 anchoropts	: /* empty */
@@ -652,9 +707,11 @@ lookup(const char *s)
 		{ "disable",		DISABLE },
 		{ "enable",		ENABLE },
 		{ "endpoint",		ENDPOINT },
+		{ "expire",		EXPIRE },
 		{ "federation",		FEDERATION },
 		{ "fee",		FEE },
 		{ "file",		FILENAME },
+		{ "handshake",		HANDSHAKE },
 		{ "heartbeat",		HEARTBEAT },
 		{ "hops",		HOPS },
 		{ "include",		INCLUDE },
@@ -672,6 +729,7 @@ lookup(const char *s)
 		{ "on",			ON },
 		{ "passphrase",		PASSPHRASE },
 		{ "peers",		PEERS },
+		{ "pending",		PENDING },
 		{ "per",		PER },
 		{ "port",		PORT },
 		{ "prefork",		PREFORK },
@@ -684,6 +742,7 @@ lookup(const char *s)
 		{ "remove",		REMOVE },
 		{ "risk",		RISK },
 		{ "routing",		ROUTING },
+		{ "scheme",		SCHEME },
 		{ "size",		SIZE },
 		{ "socket",		SOCKET },
 		{ "suspend",		SUSPEND },
@@ -1520,6 +1579,99 @@ add_fedrule(char *id, int block)
 	free(id);
 }
 
+/* endpoint scheme http|https: the first one replaces the default */
+static int
+ep_scheme(const char *s)
+{
+	uint32_t	 bit;
+
+	if (strcmp(s, "http") == 0)
+		bit = EP_SCHEME_HTTP;
+	else if (strcmp(s, "https") == 0)
+		bit = EP_SCHEME_HTTPS;
+	else {
+		yyerror("endpoint scheme \"%s\": expected http or https", s);
+		return (-1);
+	}
+	if (!ep_schemes_set)
+		conf->g.fed_ep.schemes = 0;
+	ep_schemes_set = 1;
+	conf->g.fed_ep.schemes |= bit;
+	return (0);
+}
+
+/*
+ * endpoint port N, N-M or any: the first one replaces the default (any
+ * port); `any' forgets the ports given before.
+ */
+static int
+ep_port(const char *s, int64_t n)
+{
+	struct cfg_endpoint	*ep = &conf->g.fed_ep;
+	const char		*errstr;
+	char			 buf[16], *dash;
+	long long		 lo, hi;
+
+	if (s != NULL && strcmp(s, "any") == 0) {
+		ep->nports = 0;
+		ep_ports_set = 1;
+		return (0);
+	}
+	if (s == NULL)
+		lo = hi = n;
+	else {
+		if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf) ||
+		    (dash = strchr(buf, '-')) == NULL)
+			goto bad;
+		*dash++ = '\0';
+		lo = strtonum(buf, 1, 65535, &errstr);
+		if (errstr != NULL)
+			goto bad;
+		hi = strtonum(dash, 1, 65535, &errstr);
+		if (errstr != NULL || hi < lo)
+			goto bad;
+	}
+	if (lo < 1 || hi > 65535)
+		goto bad;
+	if (!ep_ports_set)
+		ep->nports = 0;
+	ep_ports_set = 1;
+	if (ep->nports >= EP_PORTS_MAX) {
+		yyerror("at most %d endpoint port lines", EP_PORTS_MAX);
+		return (-1);
+	}
+	ep->ports[ep->nports][0] = (uint16_t)lo;
+	ep->ports[ep->nports][1] = (uint16_t)hi;
+	ep->nports++;
+	return (0);
+ bad:
+	if (s != NULL)
+		yyerror("endpoint port \"%s\": expected a port, a range "
+		    "FIRST-LAST of ports 1 to 65535, or any", s);
+	else
+		yyerror("endpoint port %lld out of range (1 to 65535)",
+		    (long long)n);
+	return (-1);
+}
+
+/* endpoint allow loopback|link-local|private|metadata */
+static int
+ep_allow(const char *s)
+{
+	if (strcmp(s, "loopback") == 0)
+		conf->g.fed_ep.allow |= EP_ALLOW_LOOPBACK;
+	else if (strcmp(s, "link-local") == 0)
+		conf->g.fed_ep.allow |= EP_ALLOW_LINKLOCAL;
+	else if (strcmp(s, "metadata") == 0)
+		conf->g.fed_ep.allow |= EP_ALLOW_METADATA;
+	else {
+		yyerror("endpoint allow \"%s\": expected loopback, "
+		    "link-local, private or metadata", s);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * The passphrase decrypts the relay's private key: it must belong to root
  * or to us and must be unreadable for anyone else.
@@ -1625,6 +1777,7 @@ parse_config(const char *filename, int flags)
 	memset(&pos_suspend, 0, sizeof(pos_suspend));
 	memset(&pos_remove, 0, sizeof(pos_remove));
 	memset(&pos_routing, 0, sizeof(pos_routing));
+	ep_schemes_set = ep_ports_set = 0;
 
 	if ((conf = config_new_default()) == NULL)
 		fatal("%s", __func__);

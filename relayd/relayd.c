@@ -91,6 +91,8 @@ static int		 control_fd = -1;
 static int		 audit_fd = -1;
 static uint8_t		 audit_prev[SHA256_LEN];
 static uint64_t		 audit_records;
+static uint64_t		 audit_unacked;	/* last record not acked */
+static struct event	 ev_audit;	/* audit_flush() */
 static uint8_t		 relay_pubkey[ED25519_PUB_LEN];
 static int		 have_pubkey;
 static char		 relay_id[RELAY_ID_MAX];
@@ -114,6 +116,10 @@ static int	 parent_reload(char *, size_t);
 static void	 open_listeners(void);
 static void	 open_control(void);
 static void	 open_audit(void);
+static void	 audit_ack(uint64_t);
+static void	 audit_flush(int, short, void *);
+static void	 audit_drain(void);
+static void	 audit_append(const struct key_audit *);
 static int	 open_keyfile(int *);
 static int	 read_passphrase(char *, size_t);
 static int	 read_file(const char *, char **, size_t *);
@@ -248,6 +254,7 @@ main(int argc, char *argv[])
 	evsignal_add(&parent.ev_sighup, NULL);
 	evsignal_add(&parent.ev_sigpipe, NULL);
 	evsignal_add(&ev_sigchld, NULL);
+	evtimer_assign(&ev_audit, parent.evbase, audit_flush, NULL);
 
 	spawn_children();
 	connect_children();
@@ -438,10 +445,9 @@ send_config(int first)
 			proc_compose(&parent, c->id, c->instance,
 			    IMSG_CFG_PROC, 0, -1, &cp, sizeof(cp));
 		}
-		if (c->id != PROC_KEYD)
-			proc_compose(&parent, c->id, c->instance,
-			    IMSG_CFG_GLOBAL, 0, -1, &conf->g,
-			    sizeof(conf->g));
+		/* keyd too: the claims it signs into the documents */
+		proc_compose(&parent, c->id, c->instance, IMSG_CFG_GLOBAL, 0,
+		    -1, &conf->g, sizeof(conf->g));
 		if (c->id == PROC_FRONTEND || c->id == PROC_PEER) {
 			TAILQ_FOREACH(r, &conf->fedrules, entry) {
 				memset(&fr, 0, sizeof(fr));
@@ -522,6 +528,8 @@ send_config(int first)
 			proc_compose(&parent, c->id, c->instance,
 			    IMSG_CFG_KEY, 0, fd, &ck, sizeof(ck));
 			explicit_bzero(&ck, sizeof(ck));
+			/* the head of the log keyd's records will extend */
+			audit_ack(0);
 			break;
 		default:
 			break;
@@ -553,6 +561,58 @@ maybe_send_identity(void)
 	log_info("relay %s ready, %s", identity.relay_id, identity.did);
 }
 
+/*
+ * Records up to seq are written and, unless seq is 0 (start-up: the head
+ * of the existing log), synced: keyd releases the signatures they cover.
+ * One fdatasync per batch: audit_flush() runs once libevent has dispatched
+ * every message that arrived together.
+ */
+static void
+audit_ack(uint64_t seq)
+{
+	struct key_audit_ack	 ack;
+
+	/* appends: the data and the file size, which fdatasync covers */
+	if (seq != 0 && fdatasync(audit_fd) == -1)
+		fatal("audit log %s: fdatasync", conf->audit_log);
+	memset(&ack, 0, sizeof(ack));
+	ack.seq = seq;
+	memcpy(ack.head, audit_prev, sizeof(ack.head));
+	proc_compose(&parent, PROC_KEYD, 0, IMSG_KEY_AUDIT_ACK, 0, -1, &ack,
+	    sizeof(ack));
+}
+
+static void
+audit_flush(int fd, short ev, void *arg)
+{
+	if (audit_unacked != 0)
+		audit_ack(audit_unacked);
+	audit_unacked = 0;
+}
+
+/*
+ * keyd's last records (the shutdown checkpoint) after it exited: the
+ * loop no longer runs, so read what is left on its channel directly.
+ */
+static void
+audit_drain(void)
+{
+	struct imsgev	*iev;
+	struct imsg	 imsg;
+	struct key_audit ka;
+
+	if ((iev = proc_iev(&parent, PROC_KEYD, 0)) == NULL)
+		return;
+	while (imsgbuf_read(&iev->ibuf) == 1) {
+		while (imsgbuf_get(&iev->ibuf, &imsg) == 1) {
+			if (imsg_get_type(&imsg) == IMSG_KEY_AUDIT &&
+			    imsg_get_data(&imsg, &ka, sizeof(ka)) == 0)
+				audit_append(&ka);
+			imsg_free(&imsg);
+		}
+	}
+}
+
 static void
 audit_append(const struct key_audit *ka)
 {
@@ -578,6 +638,9 @@ audit_append(const struct key_audit *ka)
 		off += w;
 	}
 	audit_records++;
+	audit_unacked = ka->seq;
+	if (!stopping)
+		event_active(&ev_audit, EV_TIMEOUT, 0);
 }
 
 static void
@@ -883,6 +946,7 @@ parent_shutdown(struct proc *p)
 	}
 	if (conf != NULL && control_fd != -1)
 		unlink(conf->control_sock);
+	audit_drain();
 	if (audit_fd != -1)
 		fsync(audit_fd);
 	log_info("terminating");

@@ -128,7 +128,7 @@ fuzz_handshake(const json_t *body)
 		CHECK(strcmp(fp.relay_id, OWN_ID) != 0);
 		CHECK(strlen(fp.public_key) == 64);
 		CHECK(fedauth_url_ok(fp.endpoint));
-		CHECK(fedauth_nonce_ok(fp.nonce));
+		CHECK(nonce_valid(fp.nonce));
 		CHECK(memchr(fp.display_name, '\0',
 		    sizeof(fp.display_name)) != NULL);
 		CHECK(memchr(fp.spec_version, '\0',
@@ -148,7 +148,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fedauth_cred	 hdr;
-	struct fedlimit_addr	 key, *a;
+	const struct fedlimit_ent *a;
+	char			 pfx[64];
 	json_t			*body;
 	char			*buf, *p, *end, *id, *ts, *sig, *addr;
 	char			 err[160];
@@ -190,7 +191,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    hdr.timestamp, hdr.sig, PUB_A);
 	}
 	(void)fedauth_spec_major_ok(id);
-	(void)fedauth_nonce_ok(ts);
+	(void)nonce_valid(ts);
 	(void)fedauth_url_ok(sig);
 
 	if ((body = jcs_parse(p, end - p, err, sizeof(err))) != NULL) {
@@ -206,12 +207,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (fedlimit_check(&lim, addr, lim_now, &retry) == -1)
 				CHECK(retry >= 1 && retry <=
 				    FEDLIMIT_WINDOW_MS / 1000);
-		CHECK(lim.naddrs <= FEDLIMIT_ADDRS);
-		CHECK(lim.overflow <= FEDLIMIT_MAX);
-		memset(&key, 0, sizeof(key));
-		strlcpy(key.addr, addr, sizeof(key.addr));
-		if ((a = RB_FIND(fedlimit_tree, &lim.addrs, &key)) != NULL)
+		CHECK(lim.addrs.n <= FEDLIMIT_ADDRS);
+		CHECK(lim.prefixes.n <= FEDLIMIT_PREFIXES);
+		if ((a = fedlimit_find(&lim.addrs, addr)) != NULL)
 			CHECK(a->count <= FEDLIMIT_MAX);
+		(void)fedauth_prefix(addr, pfx, sizeof(pfx));
+		if ((a = fedlimit_find(&lim.prefixes, pfx)) != NULL)
+			CHECK(a->count <= FEDLIMIT_PREFIX_MAX);
 	}
 	free(buf);
 	return (0);

@@ -4,7 +4,8 @@
  * rest is its argument:
  *
  *	0  peer_url_parse(): a URL that parses must come out normalised so
- *	   that parsing the normal form gives it back unchanged;
+ *	   that parsing the normal form gives it back unchanged, and the
+ *	   endpoint policy must judge both alike;
  *	1  text_clean(): the result must be valid UTF-8 without control
  *	   characters, and cleaning it again must change nothing;
  *	2  the strict JSON parser, then hb_body_verify(), metadata_verify()
@@ -35,6 +36,33 @@
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/*
+ * The endpoint policy decides the same for a URL and its normal form,
+ * says why it refuses, and allowing every class refuses no more than
+ * the default does.
+ */
+static void
+fuzz_policy(const struct peer_url *u, const struct peer_url *v)
+{
+	struct cfg_endpoint	 ep;
+	char			 err[160];
+	int			 r, rall;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.schemes = EP_SCHEME_HTTP | EP_SCHEME_HTTPS;
+	err[0] = '\0';
+	r = ep_check_url(&ep, u, err, sizeof(err));
+	if (r != 0 && (r != -1 || err[0] == '\0'))
+		abort();
+	if (ep_check_url(&ep, v, err, sizeof(err)) != r)
+		abort();
+	ep.allow = EP_ALLOW_LOOPBACK | EP_ALLOW_LINKLOCAL | EP_ALLOW_PRIVATE |
+	    EP_ALLOW_METADATA;
+	rall = ep_check_url(&ep, u, err, sizeof(err));
+	if (r == 0 && rall != 0)
+		abort();
+}
+
 static void
 fuzz_url(const char *s)
 {
@@ -51,6 +79,7 @@ fuzz_url(const char *s)
 	    u.tls != v.tls || strcmp(u.host, v.host) != 0 ||
 	    strcmp(u.path, v.path) != 0 || strcmp(u.hosthdr, v.hosthdr) != 0)
 		abort();
+	fuzz_policy(&u, &v);
 }
 
 /* 1 when s is valid UTF-8 without C0 controls or DEL */

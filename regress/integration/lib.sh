@@ -7,6 +7,8 @@
 : "${BUILD:?BUILD must name the build directory}"
 : "${SRC:?SRC must name the source directory}"
 
+# the endpoint policy line every federation block of a test needs
+FED_LOOPBACK="endpoint allow loopback"
 PASS=0
 FAIL=0
 PIDS=""
@@ -149,7 +151,10 @@ pg_psql() {
 	fi
 }
 
-# write_conf NAME PORT [extra lines]: a relayd.conf for relay NAME
+# write_conf NAME PORT [extra lines]: a relayd.conf for relay NAME.  The
+# relays of a test talk to each other on 127.0.0.1, which the endpoint
+# policy refuses by default: a federation block in the extra lines needs
+# FED_LOOPBACK ("endpoint allow loopback").
 write_conf() {
 	local name=$1 port=$2 dir="$T/$1"
 	shift 2

@@ -44,6 +44,8 @@ curl -s "$URL/.well-known/motebit.json" >"$T/motebit.json"
 check "motebit.json signature verifies" "$SIGCHECK" doc "$T/motebit.json" "$PUB"
 check "motebit.json names the relay" \
     test "$(jq -r .relay_id "$T/motebit.json")" = "$RID"
+check "motebit.json: keyd's generated_at, within a minute of now" \
+    jq -e "(.generated_at / 1000 - $(date +%s)) | fabs < 60" "$T/motebit.json"
 curl -s "$URL/.well-known/mesh-manifest.json" >"$T/manifest.json"
 check "mesh manifest signature verifies" "$SIGCHECK" doc "$T/manifest.json" "$PUB"
 cp "$T/motebit.json" "$T/tampered.json"
@@ -110,6 +112,9 @@ for row in $(jq -r '.processes[] | select(.process != "parent") |
 	    test "$(awk '/^PPid:/ {print $2}' "$st")" = "$RELAY_PID"
 	check "$name: seccomp filter" grep -q '^Seccomp:[[:space:]]*2' "$st"
 	check "$name: no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1' "$st"
+	check "$name: not dumpable after the privilege drop" jq -e \
+	    --arg n "$name" '.processes[] | select(.name == $n) |
+	    .dumpable == 0' "$T/status.json"
 	if [ "$AS_ROOT" = 1 ]; then
 		uid=$(awk '/^Uid:/ {print $2}' "$st")
 		want=_relayd
@@ -163,6 +168,19 @@ wait "$RELAY_PID"
 check "SIGTERM: relayd exits 0" test $? = 0
 check "SIGTERM: control socket removed" test ! -e "$D/relayd.sock"
 check "SIGTERM: no child left behind" bash -c "! pgrep -f 'relayd-test.*a/relayd.conf' >/dev/null; ! pgrep -P $RELAY_PID"
+check "SIGTERM: the audit log ends with keyd's checkpoint" \
+    test "$(tail -n 1 "$D/sign.log" | grep -o 'kind=[a-z0-9]*')" = \
+    kind=checkpoint
+relayctl -j verify audit "$D/sign.log" key "$PUB" >"$T/verify.json"
+check "relayctl verify audit: checkpoints verify with the relay's key" \
+    jq -e '.valid and .checkpoints >= 1 and .unsealed == 0' "$T/verify.json"
+check "relayctl verify audit: another key is refused" bash -c \
+    "'$BUILD/relayctl/relayctl' verify audit '$D/sign.log' key \
+    $(printf '%064d' 0); test \$? = 1"
+head -n 1 "$D/sign.log" >"$T/sign.cut"
+check "relayctl verify audit: a cut log is reported" bash -c \
+    "'$BUILD/relayctl/relayctl' verify audit '$T/sign.cut' 2>&1 |
+    grep -q 'after the last checkpoint'"
 
 # --- any child's death takes the daemon down ------------------------------------
 for victim in keyd ledgerd routed peer frontend; do

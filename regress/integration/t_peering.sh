@@ -8,7 +8,7 @@
 # both sides with the cool-down, and the checks on inbound requests:
 # replay 409, forged signature 403, unknown relay 403, wrong major
 # version 403, self-propose 400, key change for a known id refused, per-
-# peer rate limit 429.
+# handshake limit 429.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -56,6 +56,7 @@ conf() {
 	RELAY_DB=relay_$name write_conf "$name" "${PORT[$name]}" \
 	    "federation {
 	enable
+	$FED_LOOPBACK
 	heartbeat interval 200ms
 	rate limit 100000 per 1m
 $(printf '\t%s\n' "$@")
@@ -261,6 +262,8 @@ check "max peers: C is full, a further propose gets 503" \
     test "$(post c /federation/v1/peer/propose \
     "$(propose_body "$(uuid_relay)" "$(openssl rand -hex 32)")")" = 503
 check "the 503 names the peer limit" jq -e '.status == 503' "$T/body"
+check "the 503 says when to retry" \
+    grep -Eqi '^retry-after: [1-9]' "$T/headers"
 conf b "accept manual" "suspend after 3" "remove after 5" "block ${RID[c]}"
 check "reload B with C blocked" ctl b reload
 check "a propose from a blocked relay gets 403" \
@@ -283,6 +286,16 @@ check "a key change for a known relay id is refused" \
     "$(propose_body "${RID[b]}" "$(openssl rand -hex 32)")")" = 403
 check "... as a key mismatch" \
     jq -e '.error | test("key mismatch for known relay")' "$T/body"
+check "a new relay id presenting this relay's own key is refused" \
+    test "$(post a /federation/v1/peer/propose \
+    "$(propose_body "$(uuid_relay)" "${KEY[a]}")")" = 403
+check "... with no challenge in the answer" \
+    jq -e '.challenge == null and (.error | test("own key"))' "$T/body"
+check "a new relay id presenting B's pinned key is refused" \
+    test "$(post a /federation/v1/peer/propose \
+    "$(propose_body "$(uuid_relay)" "${KEY[b]}")")" = 403
+check "... naming the relay the key is pinned to" \
+    jq -e '.error | test("pinned to relay '"${RID[b]}"'")' "$T/body"
 check "B is still active at A after the forged propose" \
     is_state a "${RID[b]}" active
 HB=$(heartbeat_body a)
@@ -425,18 +438,22 @@ for r in a b c; do
 	    "'$BUILD/relayctl/relayctl' -s $T/$r/relayd.sock -j show status | jq -e '.relay.postgresql_connected'"
 done
 
-# --- per-peer rate limit ------------------------------------------------------------
-conf c "accept manual" "rate limit 3 per 1m"
-check "reload C with a low rate limit" ctl c reload
+# --- the handshake limit -----------------------------------------------------------
+# Propose is unauthenticated: it is charged to the relay-wide `handshake
+# limit', not to the relay it names (issue 8, finding 1).
+conf c "accept manual" "handshake limit 3 per 1m"
+check "reload C with a low handshake limit" ctl c reload
 X=$(uuid_relay)
 XK=$(openssl rand -hex 32)
 for i in 1 2 3; do
 	post c /federation/v1/peer/propose "$(propose_body "$X" "$XK")" \
 	    >/dev/null
 done
-check "more than \`rate limit' requests from one relay: 429" \
+check "more than \`handshake limit' proposes: 429" \
     test "$(post c /federation/v1/peer/propose \
     "$(propose_body "$X" "$XK")")" = 429
+check "the 429 names the handshake limit" \
+    jq -e '.error | test("Handshake limit exceeded")' "$T/body"
 check "the 429 says when to retry" \
     grep -Eqi '^retry-after: [1-9]' "$T/headers"
 

@@ -29,6 +29,7 @@ conf() {
 	RELAY_DB=relay_$name write_conf "$name" "${PORT[$name]}" \
 	    "federation {
 	enable
+	$FED_LOOPBACK
 	accept auto
 	heartbeat interval 300ms
 	suspend after 2

@@ -101,7 +101,7 @@ verify(FILE *fp, size_t *nlines, size_t *badline)
 	int	 rv;
 
 	err[0] = '\0';
-	rv = audit_verify(fp, nlines, badline, err, sizeof(err));
+	rv = audit_verify(fp, NULL, nlines, badline, err, sizeof(err));
 	if (rv == -1)
 		ck_assert_str_ne(err, "");
 	return (rv);

@@ -328,8 +328,12 @@ keyd_for(struct keyd_state *ks, uint8_t b, const char *relay_id)
 	char			 err[128];
 	EVP_PKEY		*k = seed_key(b);
 
+	struct cfg_global	 g;
+
 	keyd_state_init(ks, test_clock);
 	ck_assert_int_eq(keyd_set_key(ks, k, err, sizeof(err)), 0);
+	memset(&g, 0, sizeof(g));
+	keyd_set_conf(ks, &g);
 	memset(&id, 0, sizeof(id));
 	strlcpy(id.relay_id, relay_id, sizeof(id.relay_id));
 	ck_assert_int_eq(ed25519_public(k, pub), 0);
@@ -351,7 +355,6 @@ START_TEST(keyd_removal2)
 	keyd_for(&ks, 1, RELAY_A);
 	memset(&req, 0, sizeof(req));
 	req.reqid = 1;
-	req.timestamp = T0;
 	strlcpy(req.relay_id, RELAY_B, sizeof(req.relay_id));
 	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    0, &req, sizeof(req), &kr), KEYD_SIGNED);
@@ -393,7 +396,6 @@ START_TEST(keyd_removal2)
 
 	/* keyd's outbound heartbeat */
 	memset(&req, 0, sizeof(req));
-	req.timestamp = T0;
 	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER,
 	    0, &req, sizeof(req), &kr), KEYD_SIGNED);
 	sig_hex(kr.kr_resp.signature, c.sig);
@@ -699,6 +701,17 @@ START_TEST(propose_fields)
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 400);
 	ck_assert_str_eq(err, "display_name must be text of 1 to 64 bytes");
+	/* keyd.8's text rule: no C1, bidi override or lone surrogate */
+	json_object_set_new(o, "display_name", json_string("evil\xe2\x80\xae"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name", json_string("a\xc2\x85"));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
+	json_object_set_new(o, "display_name",
+	    json_stringn_nocheck("a\xed\xa0\x80", 4));
+	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
+	    sizeof(err)), 400);
 	json_object_set_new(o, "display_name", json_null());
 	ck_assert_int_eq(fedauth_propose(o, RELAY_B, 1, &fp, err,
 	    sizeof(err)), 0);
@@ -769,19 +782,19 @@ START_TEST(small_rules)
 	ck_assert_int_eq(fedauth_spec_major_ok("1.4"), 0);
 	ck_assert_int_eq(fedauth_spec_major_ok(""), 0);
 
-	ck_assert_int_eq(fedauth_nonce_ok(NONCE_A), 1);
-	ck_assert_int_eq(fedauth_nonce_ok(""), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a b"), 0);
-	ck_assert_int_eq(fedauth_nonce_ok("a|b"), 0);
+	ck_assert_int_eq(nonce_valid(NONCE_A), 1);
+	ck_assert_int_eq(nonce_valid(""), 0);
+	ck_assert_int_eq(nonce_valid("a b"), 0);
+	ck_assert_int_eq(nonce_valid("a|b"), 0);
 	{
 		char	 n[200];
 
 		memset(n, 'n', sizeof(n));
 		n[128] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 1);
+		ck_assert_int_eq(nonce_valid(n), 1);
 		n[128] = 'n';
 		n[129] = '\0';
-		ck_assert_int_eq(fedauth_nonce_ok(n), 0);
+		ck_assert_int_eq(nonce_valid(n), 0);
 	}
 
 	ck_assert_int_eq(fedauth_url_ok("https://a.example"), 1);
@@ -818,29 +831,84 @@ START_TEST(iplimit)
 	ck_assert_uint_eq(retry, 1);
 	/* another address has its own count */
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.2", 1500, &retry), 0);
-	/* the window ends */
+	/* the window ends, 60 s after the address's first request */
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000, &retry), 0);
-	ck_assert_uint_eq(l.naddrs, 1);
+	ck_assert_uint_eq(l.addrs.n, 2);
+	ck_assert_uint_eq(l.prefixes.n, 1);
 	/* the clock went back: a new window */
 	for (i = 0; i < FEDLIMIT_MAX - 1; i++)
 		ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000,
 		    &retry), 0);
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 61000, &retry), -1);
 	ck_assert_int_eq(fedlimit_check(&l, "192.0.2.1", 5000, &retry), 0);
-
-	/* beyond FEDLIMIT_ADDRS addresses, the rest share one counter */
 	fedlimit_clear(&l);
-	for (i = 0; i < FEDLIMIT_ADDRS; i++) {
-		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16,
-		    (i >> 8) & 0xff, i & 0xff);
+	fedlimit_init(&l);
+
+	/* a /24 shares FEDLIMIT_PREFIX_MAX */
+	for (i = 0; i < FEDLIMIT_PREFIX_MAX; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i % 250);
 		ck_assert_int_eq(fedlimit_check(&l, addr, 100, &retry), 0);
 	}
-	ck_assert_uint_eq(l.naddrs, FEDLIMIT_ADDRS);
-	for (i = 0; i < FEDLIMIT_MAX; i++)
-		ck_assert_int_eq(fedlimit_check(&l, i % 2 ? "198.51.100.1" :
-		    "198.51.100.2", 100, &retry), 0);
-	ck_assert_int_eq(fedlimit_check(&l, "198.51.100.3", 100, &retry), -1);
-	ck_assert_int_eq(fedlimit_check(&l, "10.0.0.1", 100, &retry), 0);
+	ck_assert_int_eq(fedlimit_check(&l, "198.51.100.251", 100, &retry),
+	    -1);
+	ck_assert_int_eq(fedlimit_check(&l, "198.51.101.1", 100, &retry), 0);
+	/* IPv6 by /56; IPv4-mapped addresses are IPv4 */
+	ck_assert_ptr_nonnull(fedlimit_find(&l.prefixes, "198.51.100.0/24"));
+	ck_assert_int_eq(fedlimit_check(&l, "::ffff:198.51.100.9", 100,
+	    &retry), -1);
+	ck_assert_int_eq(fedlimit_check(&l, "2001:db8:0:ff42::1", 100,
+	    &retry), 0);
+	ck_assert_ptr_nonnull(fedlimit_find(&l.prefixes,
+	    "2001:db8:0:ff00::/56"));
+	fedlimit_clear(&l);
+	fedlimit_init(&l);
+}
+END_TEST
+
+/*
+ * Issue 8, finding 5: 16 500 requests from distinct 127.100.x.y
+ * addresses left every fresh address rate-limited.  The tables stay
+ * bounded, overflow degrades to the prefix, and a fresh address in
+ * another prefix is served.
+ */
+START_TEST(iplimit_flood)
+{
+	struct fedlimit	 l;
+	uint32_t	 retry = 0;
+	char		 addr[64], pfx[64];
+	int		 i, limited = 0;
+
+	fedlimit_init(&l);
+	for (i = 0; i < 16500; i++) {
+		snprintf(addr, sizeof(addr), "127.100.%d.%d", i / 250,
+		    i % 250 + 1);
+		if (fedlimit_check(&l, addr, 1000 + i / 100, &retry) == -1)
+			limited++;
+	}
+	ck_assert_int_eq(limited, 0);
+	ck_assert_uint_le(l.addrs.n, FEDLIMIT_ADDRS);
+	ck_assert_uint_le(l.prefixes.n, FEDLIMIT_PREFIXES);
+	ck_assert_uint_eq(l.prefix_only, 16500 - FEDLIMIT_ADDRS);
+	ck_assert_int_eq(fedlimit_check(&l, "127.0.0.1", 2000, &retry), 0);
+	ck_assert_int_eq(fedlimit_check(&l, "127.101.0.1", 2000, &retry), 0);
+	/* an address that found no room still counts by its prefix */
+	for (i = 0; i < FEDLIMIT_PREFIX_MAX; i++)
+		(void)fedlimit_check(&l, "127.100.70.1", 2000, &retry);
+	ck_assert_int_eq(fedlimit_check(&l, "127.100.70.2", 2000, &retry),
+	    -1);
+	/* more prefixes than the table holds: the oldest go, nobody waits */
+	for (i = 0; i < 2 * FEDLIMIT_PREFIXES; i++) {
+		snprintf(addr, sizeof(addr), "10.%d.%d.1", i / 256, i % 256);
+		ck_assert_int_eq(fedlimit_check(&l, addr, 3000, &retry), 0);
+	}
+	ck_assert_uint_eq(l.prefixes.n, FEDLIMIT_PREFIXES);
+	/* after the window the address table takes new addresses again */
+	ck_assert_int_eq(fedlimit_check(&l, "127.102.0.1", 70000, &retry), 0);
+	ck_assert_ptr_nonnull(fedlimit_find(&l.addrs, "127.102.0.1"));
+	ck_assert_int_eq(fedauth_prefix("127.100.3.77", pfx, sizeof(pfx)), 0);
+	ck_assert_str_eq(pfx, "127.100.3.0/24");
+	ck_assert_int_eq(fedauth_prefix("unknown", pfx, sizeof(pfx)), -1);
+	ck_assert_str_eq(pfx, "unknown");
 	fedlimit_clear(&l);
 }
 END_TEST
@@ -880,6 +948,8 @@ fake_react(int fd, short event, void *arg)
 	struct fake_msg		*m = arg;
 	struct keyd_result	 kr;
 	struct fed_result	 res;
+	struct key_handshake	 hs;
+	char			 err[128];
 	int			 r;
 
 	if (m->to == PROC_KEYD) {
@@ -901,6 +971,16 @@ fake_react(int fd, short event, void *arg)
 		if (!eng_silent) {
 			res = eng_res;
 			res.reqid = eng_msg.hdr.reqid;
+			/* as peer_inbound.c: keyd hears of it first */
+			if (m->type == IMSG_FED_PROPOSE && res.status == 200) {
+				memset(&hs, 0, sizeof(hs));
+				strlcpy(hs.relay_id, eng_msg.propose.relay_id,
+				    sizeof(hs.relay_id));
+				strlcpy(hs.nonce, eng_msg.propose.nonce,
+				    sizeof(hs.nonce));
+				ck_assert_int_eq(keyd_handshake(&ks_b, &hs,
+				    err, sizeof(err)), 0);
+			}
 			fe_fed_result(&res);
 		}
 	} else if (m->type != IMSG_FE_STATS)
@@ -1461,7 +1541,6 @@ START_TEST(route_remove)
 	/* remove-v2 as keyd makes it for relay A */
 	keyd_for(&ks_a, 1, RELAY_A);
 	memset(&kreq, 0, sizeof(kreq));
-	kreq.timestamp = T0;
 	strlcpy(kreq.relay_id, RELAY_B, sizeof(kreq.relay_id));
 	ck_assert_int_eq(keyd_handle(&ks_a, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
 	    0, &kreq, sizeof(kreq), &kr), KEYD_SIGNED);
@@ -1636,7 +1715,8 @@ END_TEST
 START_TEST(documents)
 {
 	json_t		*o;
-	char		 err[128], *s;
+	char		*s;
+	struct key_peer	 kp[4];
 	struct evbuffer	*b;
 	struct metrics_self self;
 
@@ -1647,18 +1727,11 @@ START_TEST(documents)
 	ck_assert_str_eq(s, "[\"peer-accepted\",\"remove-v2\"]");
 	free(s);
 	json_decref(o);
-	o = fe_metadata_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	s = json_dumps(json_object_get(o, "federation_peers"), JSON_COMPACT);
-	ck_assert_str_eq(s, "[{\"relay_id\":\"" RELAY_A "\","
-	    "\"endpoint_url\":\"https://a.example\"}]");
-	free(s);
-	json_decref(o);
-	o = fe_manifest_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o,
-	    "federation"), "peer_count")), 1);
-	json_decref(o);
+	/* what keyd is given for federation_peers and peer_count */
+	ck_assert_uint_eq(fe_peer_list(kp, 4), 1);
+	ck_assert_str_eq(kp[0].relay_id, RELAY_A);
+	ck_assert_str_eq(kp[0].endpoint_url, "https://a.example");
+	ck_assert_uint_eq(fe_peer_active(), 1);
 	conf_set(0, 0);
 	o = fe_identity_doc();
 	ck_assert_int_eq(json_array_size(json_object_get(o, "extensions")),
@@ -1716,6 +1789,7 @@ fedauth_suite(void)
 	tcase_add_test(tc, confirm_fields);
 	tcase_add_test(tc, small_rules);
 	tcase_add_test(tc, iplimit);
+	tcase_add_test(tc, iplimit_flood);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("routes");

@@ -38,14 +38,16 @@
 #include "frontend.h"
 #include "http.h"
 #include "jcs.h"
+#include "keyd.h"
 #include "log.h"
 #include "metrics.h"
 
 #define RELAY_ID	"relay-6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab"
+/* the key of the all-zero seed: the fake keyd below signs with it */
 #define PUBKEY		\
 	"3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
 #define DID		\
-	"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+	"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
 
 /*
  * Pure pieces.
@@ -344,55 +346,51 @@ struct fake_msg {
 	char		 data[];
 };
 
+/*
+ * keyd itself (keyd/kinds.c, sign.c, emit.c linked in) answers signing
+ * requests, with the configuration the frontend has: every request the
+ * frontend sends must be one keyd signs.
+ */
+static struct keyd_state	 fks;
+
 static void
 fake_sign(struct fake_msg *m)
 {
+	static const uint8_t	 seed[ED25519_SEED_LEN];
 	struct key_sign_req	 req;
-	struct key_sign_resp	 resp;
-	json_t			*o;
+	struct keyd_result	 kr;
+	struct cfg_identity	 id;
 	char			 err[128];
-	char			*doc;
-	size_t			 len;
 
 	ck_assert_uint_ge(m->len, sizeof(req));
 	memcpy(&req, m->data, sizeof(req));
-	ck_assert_uint_eq(req.doclen, m->len - sizeof(req));
-	/* the fields a document kind does not use are empty */
-	ck_assert_int_eq(req.timestamp, 0);
-	ck_assert_str_eq(req.relay_id, "");
-	ck_assert_str_eq(req.nonce, "");
-	ck_assert_int_eq(jcs_is_canonical(m->data + sizeof(req),
-	    req.doclen), 1);
-	free(last_doc);
-	last_doc = strndup(m->data + sizeof(req), req.doclen);
-
-	memset(&resp, 0, sizeof(resp));
-	resp.reqid = req.reqid;
-	resp.kind = m->type == IMSG_KEY_SIGN_METADATA ? KEY_KIND_METADATA :
-	    KEY_KIND_MANIFEST;
-	nsign[resp.kind]++;
+	if (fks.ks_key == NULL) {
+		keyd_state_init(&fks, now_ms);
+		ck_assert_int_eq(keyd_set_key(&fks, ed25519_from_seed(seed),
+		    err, sizeof(err)), 0);
+		memset(&id, 0, sizeof(id));
+		strlcpy(id.relay_id, RELAY_ID, sizeof(id.relay_id));
+		strlcpy(id.public_key, PUBKEY, sizeof(id.public_key));
+		strlcpy(id.did, DID, sizeof(id.did));
+		ck_assert_int_eq(keyd_set_identity(&fks, &id, err,
+		    sizeof(err)), 0);
+	}
+	keyd_set_conf(&fks, &fstate.conf);
+	nsign[m->type == IMSG_KEY_SIGN_METADATA ? KEY_KIND_METADATA :
+	    KEY_KIND_MANIFEST]++;
 	if (fake_silent[PROC_KEYD])
 		return;
+	ck_assert_msg(keyd_handle(&fks, m->type, PROC_FRONTEND, 0, m->data,
+	    m->len, &kr) == KEYD_SIGNED, "keyd refused the frontend: %s",
+	    kr.kr_resp.error);
+	free(last_doc);
+	last_doc = strndup(kr.kr_doc, kr.kr_doclen);
 	if (fake_refuse) {
-		strlcpy(resp.error, "document: \"x\": missing",
-		    sizeof(resp.error));
-		fe_sign_answer(0, &resp, NULL, 0);
-		return;
-	}
-	o = jcs_parse(last_doc, strlen(last_doc), err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	json_object_set_new(o, "relay_id", json_string(RELAY_ID));
-	json_object_set_new(o, "public_key", json_string(PUBKEY));
-	json_object_set_new(o, "suite", json_string(FE_SUITE_JCS_HEX));
-	if (resp.kind == KEY_KIND_MANIFEST)
-		json_object_set_new(o, "did", json_string(DID));
-	json_object_set_new(o, "signature", json_string("ab"));
-	doc = jcs_serialize(o, 0, &len);
-	json_decref(o);
-	strlcpy(resp.signature, "ab", sizeof(resp.signature));
-	resp.doclen = len;
-	fe_sign_answer(1, &resp, doc, len);
-	free(doc);
+		strlcpy(kr.kr_resp.error, "refused", sizeof(kr.kr_resp.error));
+		fe_sign_answer(0, &kr.kr_resp, NULL, 0);
+	} else
+		fe_sign_answer(1, &kr.kr_resp, kr.kr_doc, kr.kr_doclen);
+	keyd_result_free(&kr);
 }
 
 static void
@@ -1166,11 +1164,18 @@ START_TEST(metadata)
 	ck_assert_str_eq(resp_header(&r, "Cache-Control", h, sizeof(h)),
 	    "public, max-age=300");
 	ck_assert_int_eq(nsign[KEY_KIND_METADATA], 1);
-	/* what the frontend asked keyd to sign: exactly these members */
-	ck_assert_str_eq(last_doc, "{\"agent_count\":7,\"capabilities\":[],"
-	    "\"display_name\":\"test relay\",\"endpoint_url\":"
-	    "\"https://relay.example\",\"federation_peers\":[],"
-	    "\"fee_rate\":0.05,\"protocol_version\":\"1.0\"}");
+	/*
+	 * What keyd signed: the members the frontend used to send, with
+	 * keyd's generated_at, and the signer; the bytes served are those.
+	 */
+	ck_assert_str_eq(r.body, last_doc);
+	ck_assert_ptr_nonnull(strstr(last_doc, "{\"agent_count\":7,"
+	    "\"capabilities\":[],\"display_name\":\"test relay\","
+	    "\"endpoint_url\":\"https://relay.example\","
+	    "\"federation_peers\":[],\"fee_rate\":0.05,\"generated_at\":"));
+	ck_assert_ptr_nonnull(strstr(last_doc, ",\"protocol_version\":\"1.0\","
+	    "\"public_key\":\"" PUBKEY "\",\"relay_id\":\"" RELAY_ID "\","
+	    "\"signature\":\""));
 	/* and what it serves: keyd's signed document */
 	o = jcs_parse(r.body, r.bodylen, err, sizeof(err));
 	ck_assert_ptr_nonnull(o);
@@ -1313,14 +1318,29 @@ START_TEST(signing_shared)
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"name\":\"test relay\""));
 	ck_assert_ptr_nonnull(strstr(last_doc, "\"version\":\""
 	    PACKAGE_VERSION "\""));
-	ck_assert_ptr_null(strstr(last_doc, "relay_id"));
+	ck_assert_ptr_nonnull(strstr(last_doc, "\"relay_id\":\"" RELAY_ID
+	    "\""));
 	server_teardown();
 }
 END_TEST
 
+/* The frontend's own check is keyd's (claims_usable()). */
+static int
+doc_ok(enum fe_doc d, char *err, size_t errlen)
+{
+	char	*req;
+	size_t	 len;
+
+	if ((req = fe_doc_request(d, &len, err, errlen)) == NULL)
+		return (0);
+	free(req);
+	return (1);
+}
+
 START_TEST(docs_refused_locally)
 {
 	struct cfg_global	 g;
+	struct resp		 r;
 	char			 err[128];
 	json_t			*o;
 
@@ -1330,9 +1350,9 @@ START_TEST(docs_refused_locally)
 	conf_default(&g);
 	g.endpoint[0] = '\0';
 	fe_set_conf(&g);
-	ck_assert_ptr_null(fe_metadata_doc(err, sizeof(err)));
-	ck_assert_str_eq(err, "relay endpoint not configured");
-	ck_assert_ptr_null(fe_manifest_doc(err, sizeof(err)));
+	ck_assert_int_eq(doc_ok(FE_DOC_METADATA, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "relay endpoint not configured or too long");
+	ck_assert_int_eq(doc_ok(FE_DOC_MANIFEST, err, sizeof(err)), 0);
 
 	/* the identity leaves out an empty endpoint */
 	o = fe_identity_doc();
@@ -1342,39 +1362,44 @@ START_TEST(docs_refused_locally)
 	conf_default(&g);
 	g.fee_ppm = 1000001;
 	fe_set_conf(&g);
-	ck_assert_ptr_null(fe_metadata_doc(err, sizeof(err)));
+	ck_assert_int_eq(doc_ok(FE_DOC_METADATA, err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "fee rate out of range");
 
+	/* no name, or one keyd would refuse (U+202E): no manifest, ... */
 	conf_default(&g);
+	strlcpy(g.name, "evil \xe2\x80\xae", sizeof(g.name));
+	fe_set_conf(&g);
+	ck_assert_int_eq(doc_ok(FE_DOC_MANIFEST, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "relay name not usable");
 	g.name[0] = '\0';
 	fe_set_conf(&g);
-	ck_assert_ptr_null(fe_manifest_doc(err, sizeof(err)));
-	/* motebit.json just leaves the display name out */
-	o = fe_metadata_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	ck_assert_ptr_null(json_object_get(o, "display_name"));
-	json_decref(o);
+	ck_assert_int_eq(doc_ok(FE_DOC_MANIFEST, err, sizeof(err)), 0);
+	/* ... and motebit.json just leaves the display name out */
+	get("/.well-known/motebit.json", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(strstr(r.body, "display_name"));
+	free(r.body);
 
 	conf_default(&g);
 	g.fed_max_hops = 65;
 	fe_set_conf(&g);
-	ck_assert_ptr_null(fe_manifest_doc(err, sizeof(err)));
+	ck_assert_int_eq(doc_ok(FE_DOC_MANIFEST, err, sizeof(err)), 0);
 
 	conf_default(&g);
 	memset(g.endpoint, 'a', sizeof(g.endpoint) - 1);
 	g.endpoint[sizeof(g.endpoint) - 1] = '\0';
 	fe_set_conf(&g);
-	ck_assert_ptr_null(fe_manifest_doc(err, sizeof(err)));
-	ck_assert_str_eq(err, "relay endpoint too long");
+	ck_assert_int_eq(doc_ok(FE_DOC_MANIFEST, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "relay endpoint not configured or too long");
 
+	/* a reload is signed at once, not served from the cache */
 	conf_default(&g);
 	g.fee_ppm = 0;
 	fe_set_conf(&g);
-	o = fe_metadata_doc(err, sizeof(err));
-	ck_assert_ptr_nonnull(o);
-	ck_assert_double_eq(json_number_value(json_object_get(o,
-	    "fee_rate")), 0.0);
-	json_decref(o);
+	get("/.well-known/motebit.json", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"fee_rate\":0,"));
+	free(r.body);
 	server_teardown();
 }
 END_TEST

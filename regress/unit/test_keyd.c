@@ -1,11 +1,13 @@
 /*
- * Unit tests for keyd: the policy table (every imsg type against every
+ * Unit tests for keyd: the table of kinds (every imsg type against every
  * requester), the signing inputs and signatures against the Appendix B
- * vectors, the refusals (self-propose, stale timestamps, malformed
- * requests, non-canonical or off-schema documents), the signed documents
- * (verified independently over the expected canonical bytes), the audit
- * record digest, the key file, and finally the real keyd binary driven
- * over fd 3 the way relayd drives it.
+ * vectors, keyd's own clock in every time stamp, handshakes keyd was told
+ * of, the shared input rules (text, nonces, the parent's claims), the
+ * documents keyd builds (exact bytes, canonical, verified independently),
+ * the audit chain and its checkpoints as relayctl verifies them, the rate
+ * limit, the key file, and finally the real keyd binary driven over fd 3
+ * the way relayd drives it (answers held until the audit record is on
+ * disk).
  */
 #include "config.h"
 
@@ -38,13 +40,14 @@
 #include "jcs.h"
 #include "keyd.h"
 #include "relayd_imsg.h"
+#include "validate.h"
 #include "vectors.h"
 
 #define RELAY_A		"relay-11111111-1111-4111-8111-111111111111"
 #define RELAY_B		"relay-22222222-2222-4222-8222-222222222222"
 #define RELAY_C		"relay-33333333-3333-4333-8333-333333333333"
 #define TS		1760000000000LL
-#define SKEW		KEYD_CLOCK_SKEW_MS
+#define TS_S		"1760000000000"
 #define NONCE_A		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define NONCE_B		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
@@ -53,35 +56,29 @@
 			"cb8d8a91b4ee37a25df60f5b8fc9b394"
 #define DID_B \
 	"did:key:z6Mko9hTggMwjSTEaJaPUfE6tqcy2xvU6BnNq3e3o8qVBiyH"
+#define SUITE		"\"suite\":\"motebit-jcs-ed25519-hex-v1\""
 
-/* /.well-known/motebit.json without relay_id, public_key, suite */
-#define METADATA_DOC "{\"agent_count\":3,\"capabilities\":[\"task_routing\"," \
-	"\"credential_store\",\"sync\",\"federation\",\"settlement\"]," \
+/* what keyd signs for relay B's motebit.json (count 3, peer A) */
+#define METADATA_TBS "{\"agent_count\":3,\"capabilities\":[]," \
 	"\"display_name\":\"relay-b\",\"endpoint_url\":\"https://b.example\"," \
 	"\"federation_peers\":[{\"endpoint_url\":\"https://a.example\"," \
 	"\"relay_id\":\"" RELAY_A "\"}],\"fee_rate\":0.05," \
-	"\"protocol_version\":\"1.0\"}"
-/* what keyd must sign for it, written out by hand */
-#define METADATA_TBS "{\"agent_count\":3,\"capabilities\":[\"task_routing\"," \
-	"\"credential_store\",\"sync\",\"federation\",\"settlement\"]," \
-	"\"display_name\":\"relay-b\",\"endpoint_url\":\"https://b.example\"," \
-	"\"federation_peers\":[{\"endpoint_url\":\"https://a.example\"," \
-	"\"relay_id\":\"" RELAY_A "\"}],\"fee_rate\":0.05," \
-	"\"protocol_version\":\"1.0\",\"public_key\":\"" PUB_B "\"," \
-	"\"relay_id\":\"" RELAY_B "\",\"suite\":" \
-	"\"motebit-jcs-ed25519-hex-v1\"}"
+	"\"generated_at\":" TS_S ",\"protocol_version\":\"1.0\"," \
+	"\"public_key\":\"" PUB_B "\",\"relay_id\":\"" RELAY_B "\"," SUITE "}"
 
-/* mesh manifest; %lld is generated_at */
-#define MANIFEST_FMT "{\"agents\":[{\"capabilities\":[\"web_search\"]," \
-	"\"motebit_id\":\"019dc3f3-6027-73ca-b877-0cf9141c0b72\"," \
-	"\"public_key\":\"ed4928c628d1c2c6eae90338905995612959273a5c63f936" \
-	"36c14614ac8737d1\"}],\"capabilities\":[\"task_routing\"]," \
-	"\"endpoints\":{\"federation\":\"https://b.example/federation/v1\"," \
-	"\"identity\":\"https://b.example/federation/v1/identity\"}," \
-	"\"federation\":{\"acceptance\":\"manual\",\"enabled\":true," \
-	"\"extensions\":[\"remove-v2\",\"peer-accepted\"],\"max_hops\":3," \
-	"\"peer_count\":1},\"generated_at\":%lld,\"name\":\"relay-b\"," \
-	"\"version\":\"0.1.0\"}"
+/* and for its manifest (peer count 1) */
+#define MANIFEST_TBS "{\"agents\":[],\"capabilities\":[],\"did\":\"" \
+	DID_B "\",\"endpoints\":{\"federation\":" \
+	"\"https://b.example/federation/v1\",\"health\":" \
+	"\"https://b.example/health\",\"identity\":" \
+	"\"https://b.example/federation/v1/identity\",\"manifest\":" \
+	"\"https://b.example/.well-known/mesh-manifest.json\",\"metadata\":" \
+	"\"https://b.example/.well-known/motebit.json\"},\"federation\":" \
+	"{\"acceptance\":\"manual\",\"enabled\":true,\"extensions\":" \
+	"[\"peer-accepted\",\"remove-v2\"],\"max_hops\":3,\"peer_count\":1}," \
+	"\"generated_at\":" TS_S ",\"name\":\"relay-b\",\"public_key\":\"" \
+	PUB_B "\",\"relay_id\":\"" RELAY_B "\"," SUITE ",\"version\":\"" \
+	PACKAGE_VERSION "\"}"
 
 static int64_t	 fake_now = TS;
 
@@ -109,11 +106,24 @@ vget(const char *first, ...)
 
 #define VSTR(...)	json_string_value(vget(__VA_ARGS__, NULL))
 
+/* relay B's configuration: the claims the parent gives keyd */
+static void
+conf_b(struct cfg_global *g)
+{
+	memset(g, 0, sizeof(*g));
+	strlcpy(g->name, "relay-b", sizeof(g->name));
+	strlcpy(g->endpoint, "https://b.example", sizeof(g->endpoint));
+	g->fee_ppm = 50000;
+	g->fed_enable = 1;
+	g->fed_max_hops = 3;
+}
+
 /* keyd state holding key name (A, B) and signing as relay_id */
 static void
 state_for(struct keyd_state *ks, const char *name, const char *relay_id)
 {
 	struct cfg_identity	 id;
+	struct cfg_global	 g;
 	uint8_t			 seed[ED25519_SEED_LEN];
 	EVP_PKEY		*key;
 	char			 err[256];
@@ -134,42 +144,69 @@ state_for(struct keyd_state *ks, const char *name, const char *relay_id)
 	strlcpy(id.did, VSTR("keys", name, "did"), sizeof(id.did));
 	ck_assert_msg(keyd_set_identity(ks, &id, err, sizeof(err)) == 0,
 	    "identity: %s", err);
+	conf_b(&g);
+	keyd_set_conf(ks, &g);
 }
 
-/* A request payload: header then doc; returns its length. */
+static uint8_t	 reqbuf[sizeof(struct key_sign_req) +
+		    (KEYD_PEERS_MAX + 2) * sizeof(struct key_peer)];
+
+/* A request payload: header then npeers peers; returns its length. */
 static size_t
-mkreq(uint8_t *buf, size_t size, const char *relay_id, const char *nonce,
-    int64_t ts, const char *doc)
+mkreq(const char *relay_id, const char *nonce, int64_t count,
+    const struct key_peer *peers, size_t npeers)
 {
 	struct key_sign_req	 req;
-	size_t			 doclen = doc != NULL ? strlen(doc) : 0;
 
 	memset(&req, 0, sizeof(req));
 	req.reqid = 4711;
-	req.timestamp = ts;
 	if (relay_id != NULL)
 		strlcpy(req.relay_id, relay_id, sizeof(req.relay_id));
 	if (nonce != NULL)
 		strlcpy(req.nonce, nonce, sizeof(req.nonce));
-	req.doclen = (uint32_t)doclen;
-	ck_assert_uint_le(sizeof(req) + doclen, size);
-	memcpy(buf, &req, sizeof(req));
-	if (doclen > 0)
-		memcpy(buf + sizeof(req), doc, doclen);
-	return (sizeof(req) + doclen);
+	req.count = count;
+	req.datalen = (uint32_t)(npeers * sizeof(*peers));
+	ck_assert_uint_le(sizeof(req) + req.datalen, sizeof(reqbuf));
+	memcpy(reqbuf, &req, sizeof(req));
+	if (npeers > 0)
+		memcpy(reqbuf + sizeof(req), peers, req.datalen);
+	return (sizeof(req) + req.datalen);
 }
-
-static uint8_t	 reqbuf[sizeof(struct key_sign_req) + KEYD_DOC_MAX + 16];
 
 static int
 do_sign(struct keyd_state *ks, uint32_t type, enum proc_id from,
-    const char *relay_id, const char *nonce, int64_t ts, const char *doc,
+    const char *relay_id, const char *nonce, int64_t count,
     struct keyd_result *kr)
 {
 	size_t	 len;
 
-	len = mkreq(reqbuf, sizeof(reqbuf), relay_id, nonce, ts, doc);
+	len = mkreq(relay_id, nonce, count, NULL, 0);
 	return (keyd_handle(ks, type, from, 1, reqbuf, len, kr));
+}
+
+static int
+do_sign_peers(struct keyd_state *ks, int64_t count,
+    const struct key_peer *peers, size_t npeers, struct keyd_result *kr)
+{
+	size_t	 len;
+
+	len = mkreq(NULL, NULL, count, peers, npeers);
+	return (keyd_handle(ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND, 1,
+	    reqbuf, len, kr));
+}
+
+/* The peer engine tells keyd of a proposal from relay_id with nonce. */
+static void
+announce(struct keyd_state *ks, const char *relay_id, const char *nonce)
+{
+	struct key_handshake	 h;
+	char			 err[128];
+
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.relay_id, relay_id, sizeof(h.relay_id));
+	strlcpy(h.nonce, nonce, sizeof(h.nonce));
+	ck_assert_msg(keyd_handshake(ks, &h, err, sizeof(err)) == 0, "%s",
+	    err);
 }
 
 /* The signature and audit record of kr are over exactly msg. */
@@ -206,15 +243,7 @@ expect_refused(int rv, struct keyd_result *kr, const char *why)
 	keyd_result_free(kr);
 }
 
-static char manifest_doc[4096];
-
-static const char *
-manifest(int64_t generated_at)
-{
-	snprintf(manifest_doc, sizeof(manifest_doc), MANIFEST_FMT,
-	    (long long)generated_at);
-	return (manifest_doc);
-}
+static const struct key_peer peer_a = { RELAY_A, "https://a.example" };
 
 /* A well-formed request of each signing type, for a keyd of relay B. */
 static int
@@ -223,33 +252,30 @@ valid_request(struct keyd_state *ks, uint32_t type, enum proc_id from,
 {
 	switch (type) {
 	case IMSG_KEY_SIGN_METADATA:
-		return (do_sign(ks, type, from, NULL, NULL, 0, METADATA_DOC,
-		    kr));
+		mkreq(NULL, NULL, 3, &peer_a, 1);
+		return (keyd_handle(ks, type, from, 1, reqbuf,
+		    sizeof(struct key_sign_req) + sizeof(peer_a), kr));
 	case IMSG_KEY_SIGN_MANIFEST:
-		return (do_sign(ks, type, from, NULL, NULL, 0,
-		    manifest(fake_now), kr));
+		return (do_sign(ks, type, from, NULL, NULL, 1, kr));
 	case IMSG_KEY_SIGN_CHALLENGE:
-		return (do_sign(ks, type, from, RELAY_A, NONCE_A, 0, NULL,
-		    kr));
+		announce(ks, RELAY_A, NONCE_A);
+		return (do_sign(ks, type, from, RELAY_A, NONCE_A, 0, kr));
 	case IMSG_KEY_SIGN_HBRESP:
 	case IMSG_KEY_SIGN_HEARTBEAT:
-		return (do_sign(ks, type, from, NULL, NULL, fake_now, NULL,
-		    kr));
-	case IMSG_KEY_SIGN_CONFIRM:
-		return (do_sign(ks, type, from, NULL, NONCE_B, 0, NULL, kr));
 	case IMSG_KEY_SIGN_REMOVAL:
-		return (do_sign(ks, type, from, NULL, NULL, 0, NULL, kr));
+		return (do_sign(ks, type, from, NULL, NULL, 0, kr));
+	case IMSG_KEY_SIGN_CONFIRM:
+		return (do_sign(ks, type, from, NULL, NONCE_B, 0, kr));
 	case IMSG_KEY_SIGN_REMOVAL2:
 	case IMSG_KEY_SIGN_ACCEPTED:
-		return (do_sign(ks, type, from, RELAY_A, NULL, fake_now, NULL,
-		    kr));
+		return (do_sign(ks, type, from, RELAY_A, NULL, 0, kr));
 	}
 	ck_abort_msg("no valid request for type %u", type);
 	return (-1);
 }
 
 /*
- * Policy
+ * The table
  */
 
 /* Who may ask for what: the table in keyd(8), restated independently. */
@@ -272,39 +298,43 @@ owner(uint32_t type)
 	return (PROC_MAX);	/* not a signing request */
 }
 
-START_TEST(test_policy_table)
+START_TEST(test_kind_table)
 {
-	const struct key_policy	*kp;
-	int			 seen[KEY_KIND_MAX];
-	uint32_t		 type;
-	int			 p;
+	const struct key_kind_row	*row;
+	int				 seen[KEY_KIND_MAX];
+	uint32_t			 type;
+	int				 k;
 
 	memset(seen, 0, sizeof(seen));
 	for (type = 0; type < IMSG_TYPE_MAX + 8; type++) {
-		kp = policy_lookup(type);
+		row = kind_by_type(type);
 		if (owner(type) == PROC_MAX) {
-			ck_assert_msg(kp == NULL, "type %u has a policy", type);
+			ck_assert_msg(row == NULL, "type %u has a row", type);
 			continue;
 		}
-		ck_assert_msg(kp != NULL, "type %u has no policy", type);
-		ck_assert_uint_eq(kp->kp_type, type);
-		ck_assert_int_gt(kp->kp_kind, KEY_KIND_NONE);
-		ck_assert_int_lt(kp->kp_kind, KEY_KIND_MAX);
-		seen[kp->kp_kind]++;
-		for (p = -1; p <= PROC_MAX; p++)
-			ck_assert_msg(policy_allows(kp, (enum proc_id)p) ==
-			    (p == (int)owner(type)), "type %u proc %d", type,
-			    p);
-		ck_assert_int_eq((kp->kp_fields & KF_DOC) != 0,
-		    kp->kp_doc != NULL);
+		ck_assert_msg(row != NULL, "type %u has no row", type);
+		ck_assert_uint_eq(row->type, type);
+		ck_assert_uint_eq(row->requesters, PROC_BIT(owner(type)));
+		ck_assert_ptr_eq(kind_by_kind(row->kind), row);
+		seen[row->kind]++;
 	}
-	for (p = KEY_KIND_NONE + 1; p < KEY_KIND_MAX; p++)
-		ck_assert_msg(seen[p] == 1, "kind %d in %d rows", p, seen[p]);
+	/* every kind once; the checkpoint is keyd's and nobody's request */
+	for (k = KEY_KIND_NONE + 1; k < KEY_KIND_MAX; k++)
+		ck_assert_msg(seen[k] == (k != KEY_KIND_CHECKPOINT), "kind %d "
+		    "in %d rows", k, seen[k]);
+	row = kind_by_kind(KEY_KIND_CHECKPOINT);
+	ck_assert_ptr_nonnull(row);
+	ck_assert_uint_eq(row->requesters, 0);
+	/* every time stamp is keyd's */
+	for (k = KEY_KIND_NONE + 1; k < KEY_KIND_MAX; k++)
+		ck_assert(kind_by_kind(k)->time == T_KEYD ||
+		    k == KEY_KIND_CHALLENGE || k == KEY_KIND_CONFIRM ||
+		    k == KEY_KIND_REMOVAL);
 }
 END_TEST
 
 /* Every signing type from every process, through keyd_handle(). */
-START_TEST(test_policy_requests)
+START_TEST(test_kind_requests)
 {
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
@@ -329,15 +359,12 @@ START_TEST(test_policy_requests)
 				ck_assert_ptr_nonnull(strstr(kr.kr_resp.error,
 				    "may not"));
 				ck_assert_uint_eq(kr.kr_resp.reqid, 4711);
-				ck_assert_int_eq(kr.kr_notready, 0);
+				ck_assert_int_eq(kr.kr_soft, 0);
 			}
 			keyd_result_free(&kr);
 		}
 	}
 	/* not a signing type at all */
-	rv = valid_request(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER, &kr);
-	keyd_result_free(&kr);
-	ck_assert_int_eq(rv, KEYD_SIGNED);
 	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGNATURE, PROC_PEER, 0,
 	    reqbuf, sizeof(struct key_sign_req), &kr), KEYD_REFUSED);
 	keyd_state_wipe(&ks);
@@ -355,14 +382,16 @@ START_TEST(test_vector_challenge)
 	const char		*msg;
 
 	state_for(&ks, "B", RELAY_B);
+	announce(&ks, RELAY_A, NONCE_A);
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    RELAY_A, NONCE_A, 0, NULL, &kr), KEYD_SIGNED);
+	    RELAY_A, NONCE_A, 0, &kr), KEYD_SIGNED);
 	ck_assert_str_eq(kr.kr_resp.signature,
 	    VSTR("handshake", "responder_challenge_sig_by_B"));
 	msg = VSTR("handshake", "responder_challenge_message");
 	check_signed(&ks, &kr, msg, strlen(msg), KEY_KIND_CHALLENGE,
 	    PROC_FRONTEND);
 	ck_assert_uint_eq(kr.kr_resp.doclen, 0);
+	ck_assert_int_eq(kr.kr_resp.timestamp, 0);
 	ck_assert_ptr_null(kr.kr_doc);
 	keyd_result_free(&kr);
 	keyd_state_wipe(&ks);
@@ -377,7 +406,7 @@ START_TEST(test_vector_confirm)
 
 	state_for(&ks, "A", RELAY_A);
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
-	    NULL, NONCE_B, 0, NULL, &kr), KEYD_SIGNED);
+	    NULL, NONCE_B, 0, &kr), KEYD_SIGNED);
 	ck_assert_str_eq(kr.kr_resp.signature,
 	    VSTR("handshake", "confirm_challenge_response_sig_by_A"));
 	msg = VSTR("handshake", "confirm_message");
@@ -387,32 +416,50 @@ START_TEST(test_vector_confirm)
 }
 END_TEST
 
+/*
+ * The heartbeat vector's time stamp is TS: keyd signs it when its clock
+ * says TS, and only then.  A heartbeat answer and an outbound heartbeat
+ * are the same bytes, so neither may be minted for another time.
+ */
 START_TEST(test_vector_heartbeat)
 {
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
 	const char		*msg;
+	char			 later[256];
 
-	/* keyd's clock a minute after the vector's timestamp */
-	fake_now = TS + 60000;
 	state_for(&ks, "A", RELAY_A);
 	msg = VSTR("heartbeat", "message");
 
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER,
-	    NULL, NULL, TS, NULL, &kr), KEYD_SIGNED);
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
 	ck_assert_str_eq(kr.kr_resp.signature,
 	    VSTR("heartbeat", "body", "signature"));
+	ck_assert_int_eq(kr.kr_resp.timestamp, TS);
 	check_signed(&ks, &kr, msg, strlen(msg), KEY_KIND_HEARTBEAT,
 	    PROC_PEER);
 	keyd_result_free(&kr);
 
 	/* the heartbeat response is the same template, other requester */
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_HBRESP, PROC_FRONTEND,
-	    NULL, NULL, TS, NULL, &kr), KEYD_SIGNED);
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
 	ck_assert_str_eq(kr.kr_resp.signature,
 	    VSTR("heartbeat", "body", "signature"));
 	check_signed(&ks, &kr, msg, strlen(msg), KEY_KIND_HBRESP,
 	    PROC_FRONTEND);
+	keyd_result_free(&kr);
+
+	/* a minute later keyd signs a minute later, whatever is asked */
+	fake_now = TS + 60000;
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_HBRESP, PROC_FRONTEND,
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
+	ck_assert_int_eq(kr.kr_resp.timestamp, TS + 60000);
+	ck_assert_int_eq(msg_heartbeat(later, sizeof(later), RELAY_A,
+	    TS + 60000), (int)strlen(later));
+	check_signed(&ks, &kr, later, strlen(later), KEY_KIND_HBRESP,
+	    PROC_FRONTEND);
+	ck_assert_str_ne(kr.kr_resp.signature,
+	    VSTR("heartbeat", "body", "signature"));
 	keyd_result_free(&kr);
 	keyd_state_wipe(&ks);
 	fake_now = TS;
@@ -426,7 +473,7 @@ START_TEST(test_vector_removal)
 
 	state_for(&ks, "A", RELAY_A);
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
-	    NULL, NULL, 0, NULL, &kr), KEYD_SIGNED);
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
 	ck_assert_str_eq(kr.kr_resp.signature,
 	    VSTR("peer_remove", "body", "signature"));
 	check_signed(&ks, &kr, RELAY_A, strlen(RELAY_A), KEY_KIND_REMOVAL,
@@ -437,79 +484,440 @@ START_TEST(test_vector_removal)
 END_TEST
 
 /*
- * Refusals
+ * Handshakes
  */
 
-START_TEST(test_self_challenge)
+START_TEST(test_handshakes)
 {
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
+	struct key_handshake	 h;
+	char			 err[128], id[RELAY_ID_MAX];
+	int			 i;
 
-	/* relay B asked to answer a propose naming relay B */
 	state_for(&ks, "B", RELAY_B);
+	/* "X:nonce:suite" for an X the peer engine did not announce */
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    RELAY_B, NONCE_A, 0, NULL, &kr), &kr, "self-propose");
-	/* nor may the peer engine remove this relay from itself */
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
-	    RELAY_B, NULL, TS, NULL, &kr), &kr, "self-removal");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
-	    RELAY_B, NULL, TS, NULL, &kr), &kr, "self-acceptance");
+	    RELAY_A, NONCE_A, 0, &kr), &kr, "no handshake");
+	/* announced: once */
+	announce(&ks, RELAY_A, NONCE_A);
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_A, NONCE_A, 0, &kr), KEYD_SIGNED);
+	keyd_result_free(&kr);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_A, NONCE_A, 0, &kr), &kr, "second challenge");
+	/* another relay id or nonce than announced */
+	announce(&ks, RELAY_A, NONCE_A);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_C, NONCE_A, 0, &kr), &kr, "other relay id");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_A, NONCE_B, 0, &kr), &kr, "other nonce");
+	/* expired */
+	fake_now = TS + KEYD_HANDSHAKE_MS;
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_A, NONCE_A, 0, &kr), &kr, "expired");
+	fake_now = TS;
+	/* self-propose, even announced */
+	announce(&ks, RELAY_B, NONCE_A);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_B, NONCE_A, 0, &kr), &kr, "self-propose");
+	/* a full table drops the oldest announcement */
+	announce(&ks, RELAY_C, NONCE_B);
+	for (i = 0; i < KEYD_HANDSHAKES; i++) {
+		fake_now++;
+		snprintf(id, sizeof(id), "relay-%d", i);
+		announce(&ks, id, NONCE_A);
+	}
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    RELAY_C, NONCE_B, 0, &kr), &kr, "evicted");
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+	    "relay-5", NONCE_A, 0, &kr), KEYD_SIGNED);
+	keyd_result_free(&kr);
+	/* what the peer engine announces is checked too */
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.relay_id, RELAY_A, sizeof(h.relay_id));
+	strlcpy(h.nonce, "a:b", sizeof(h.nonce));
+	ck_assert_int_eq(keyd_handshake(&ks, &h, err, sizeof(err)), -1);
+	memset(h.nonce, 'n', sizeof(h.nonce));
+	ck_assert_int_eq(keyd_handshake(&ks, &h, err, sizeof(err)), -1);
+	fake_now = TS;
 	keyd_state_wipe(&ks);
 }
 END_TEST
 
-/* the kinds that name the peer they are addressed to */
-#define PEER_ID(t)	((t) == IMSG_KEY_SIGN_REMOVAL2 || \
-			    (t) == IMSG_KEY_SIGN_ACCEPTED ? RELAY_A : NULL)
-
-START_TEST(test_timestamps)
+START_TEST(test_self_notices)
 {
-	static const uint32_t	 types[] = { IMSG_KEY_SIGN_HEARTBEAT,
-	    IMSG_KEY_SIGN_HBRESP, IMSG_KEY_SIGN_REMOVAL2,
-	    IMSG_KEY_SIGN_ACCEPTED };
-	static const int64_t	 ok[] = { 0, -SKEW, SKEW, -1, 1 };
-	static const int64_t	 bad[] = { -SKEW - 1, SKEW + 1, -86400000,
-	    86400000 };
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
-	size_t			 t, i;
-	int			 rv;
+
+	/* the peer engine may not remove or accept this relay itself */
+	state_for(&ks, "B", RELAY_B);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
+	    RELAY_B, NULL, 0, &kr), &kr, "self-removal");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
+	    RELAY_B, NULL, 0, &kr), &kr, "self-acceptance");
+	keyd_state_wipe(&ks);
+}
+END_TEST
+
+/*
+ * The shared input rules (common/validate.c)
+ */
+
+START_TEST(test_text_rule)
+{
+	static const char *const good[] = {
+		"relay", "caf\xc3\xa9", "\xf0\x9f\x98\x80 emoji",
+		"\xc2\xa0nbsp", "\xe2\x80\x8f rlm", "\xe2\x81\xaa dir",
+		"\xef\xbf\xbd"
+	};
+	static const char *const bad[] = {
+		"",			/* empty */
+		"a\tb", "a\nb", "\x1b[0m",	/* C0 */
+		"a\x7f",		/* DEL */
+		"a\xc2\x85",		/* U+0085 NEL (C1) */
+		"a\xc2\x9f",		/* U+009F (C1) */
+		"a\xe2\x80\xae",	/* U+202E RLO */
+		"a\xe2\x80\xaa",	/* U+202A LRE */
+		"a\xe2\x81\xa6",	/* U+2066 LRI */
+		"a\xe2\x81\xa9",	/* U+2069 PDI */
+		"a\xed\xa0\x80",	/* U+D800: "\ud800" decoded */
+		"a\xed\xbf\xbf",	/* U+DFFF */
+		"a\xc0\xaf",		/* overlong '/' */
+		"a\xe0\x80\xaf",	/* overlong */
+		"a\xf4\x90\x80\x80",	/* above U+10FFFF */
+		"a\x80", "a\xc3", "a\xff"
+	};
+	char	 buf[8];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(text_valid(good[i], strlen(good[i]), 64),
+		    "good %zu refused", i);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!text_valid(bad[i], strlen(bad[i]), 64),
+		    "bad %zu accepted", i);
+	/* a NUL inside (a JSON "\u0000"), and the length bound */
+	ck_assert(!text_valid("a\0b", 3, 64));
+	ck_assert(!text_valid("abc", 3, 2));
+	ck_assert(text_valid("ab", 2, 2));
+	/* text_clean makes anything text (or empty) */
+	strlcpy(buf, "x\xe2\x80\xaey", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "x???y");
+	strlcpy(buf, "\xc2\x85z", sizeof(buf));
+	text_clean(buf);
+	ck_assert_str_eq(buf, "??z");
+}
+END_TEST
+
+START_TEST(test_nonce_rule)
+{
+	char	 n[NONCE_MAX + 1];
+
+	ck_assert(nonce_valid(NONCE_A));
+	ck_assert(!nonce_valid(""));
+	ck_assert(!nonce_valid("a b"));
+	ck_assert(!nonce_valid("a:b"));
+	ck_assert(!nonce_valid("a|b"));
+	ck_assert(!nonce_valid("a\x7f"));
+	ck_assert(!nonce_valid("caf\xc3\xa9"));
+	memset(n, 'n', sizeof(n));
+	n[NONCE_TEXT_MAX] = '\0';
+	ck_assert(nonce_valid(n));
+	n[NONCE_TEXT_MAX] = 'n';
+	n[NONCE_TEXT_MAX + 1] = '\0';
+	ck_assert(!nonce_valid(n));
+}
+END_TEST
+
+/*
+ * What the frontend and the peer engine let through is what keyd signs:
+ * both use these functions, and keyd signs exactly when they say yes.
+ */
+START_TEST(test_requesters_agree)
+{
+	static const char *const nonces[] = {
+		NONCE_A, "x", "!", "~~", "a b", "a:b", "a|b", "\x01",
+		"\xc3\xa9", "0123456789abcdef"
+	};
+	static const char *const names[] = {
+		"relay-b", "", "a\xe2\x80\xae", "a\xc2\x85", "a\xed\xa0\x80",
+		"caf\xc3\xa9", "tab\there", "quote\"back\\slash"
+	};
+	static const char *const endpoints[] = {
+		"https://b.example", "", "http://x", "https://a b",
+		"https://b.example/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
+	struct keyd_state	 ks;
+	struct keyd_result	 kr;
+	struct cfg_global	 g;
+	char			 err[128];
+	size_t			 i, j;
+	int			 ok, rv, kind;
 
 	state_for(&ks, "B", RELAY_B);
-	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-			rv = do_sign(&ks, types[t], owner(types[t]),
-			    PEER_ID(types[t]),
-			    NULL, TS + ok[i], NULL, &kr);
-			ck_assert_msg(rv == KEYD_SIGNED, "type %u ts %+lld: "
-			    "%s", types[t], (long long)ok[i],
-			    kr.kr_resp.error);
-			keyd_result_free(&kr);
-		}
-		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-			expect_refused(do_sign(&ks, types[t], owner(types[t]),
-			    PEER_ID(types[t]),
-			    NULL, TS + bad[i], NULL, &kr), &kr, "stale");
-		expect_refused(do_sign(&ks, types[t], owner(types[t]),
-		    PEER_ID(types[t]),
-		    NULL, INT64_MIN, NULL, &kr), &kr, "INT64_MIN");
-		expect_refused(do_sign(&ks, types[t], owner(types[t]),
-		    PEER_ID(types[t]),
-		    NULL, INT64_MAX, NULL, &kr), &kr, "INT64_MAX");
-	}
-
-	/* the manifest's generated_at too */
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		rv = do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND, NULL,
-		    NULL, 0, manifest(TS + ok[i]), &kr);
-		ck_assert_msg(rv == KEYD_SIGNED, "%s", kr.kr_resp.error);
+	for (i = 0; i < sizeof(nonces) / sizeof(nonces[0]); i++) {
+		ok = nonce_valid(nonces[i]);
+		if (ok)
+			announce(&ks, RELAY_A, nonces[i]);
+		rv = do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
+		    RELAY_A, nonces[i], 0, &kr);
+		ck_assert_msg((rv == KEYD_SIGNED) == ok, "nonce %zu", i);
+		keyd_result_free(&kr);
+		rv = do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, NULL,
+		    nonces[i], 0, &kr);
+		ck_assert_msg((rv == KEYD_SIGNED) == ok, "nonce %zu", i);
 		keyd_result_free(&kr);
 	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_refused(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST,
-		    PROC_FRONTEND, NULL, NULL, 0, manifest(TS + bad[i]), &kr),
-		    &kr, "stale manifest");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (j = 0; j < sizeof(endpoints) / sizeof(endpoints[0]);
+		    j++) {
+			conf_b(&g);
+			strlcpy(g.name, names[i], sizeof(g.name));
+			strlcpy(g.endpoint, endpoints[j], sizeof(g.endpoint));
+			keyd_set_conf(&ks, &g);
+			for (kind = KEY_KIND_METADATA;
+			    kind <= KEY_KIND_MANIFEST; kind++) {
+				ok = claims_usable(&g, kind, err, sizeof(err));
+				rv = do_sign(&ks, kind == KEY_KIND_METADATA ?
+				    IMSG_KEY_SIGN_METADATA :
+				    IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+				    NULL, NULL, 1, &kr);
+				ck_assert_msg((rv == KEYD_SIGNED) == ok,
+				    "name %zu endpoint %zu kind %d: %s", i, j,
+				    kind, kr.kr_resp.error);
+				if (rv == KEYD_SIGNED)
+					ck_assert_int_eq(jcs_is_canonical(
+					    kr.kr_doc, kr.kr_doclen), 1);
+				keyd_result_free(&kr);
+			}
+		}
 	keyd_state_wipe(&ks);
+}
+END_TEST
+
+/*
+ * Documents: built by keyd from typed fields and its configuration
+ */
+
+/* kr's document is tbs plus "signature", and the signature is over tbs. */
+static void
+check_document(struct keyd_state *ks, struct keyd_result *kr,
+    const char *tbs, enum key_kind kind)
+{
+	json_t	*o;
+	char	 err[128], *without;
+	size_t	 len;
+
+	ck_assert_uint_eq(kr->kr_resp.doclen, kr->kr_doclen);
+	ck_assert_int_eq(jcs_is_canonical(kr->kr_doc, kr->kr_doclen), 1);
+	o = jcs_parse(kr->kr_doc, kr->kr_doclen, err, sizeof(err));
+	ck_assert_msg(o != NULL, "%s", err);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "signature")),
+	    kr->kr_resp.signature);
+	without = jcs_serialize(o, 1, &len);
+	ck_assert_str_eq(without, tbs);
+	free(without);
+	json_decref(o);
+	check_signed(ks, kr, tbs, strlen(tbs), kind, PROC_FRONTEND);
+}
+
+START_TEST(test_metadata)
+{
+	struct keyd_state	 ks;
+	struct keyd_result	 kr;
+	struct key_peer		 many[KEYD_PEERS_MAX + 1], badp;
+	struct cfg_global	 g;
+	size_t			 i;
+
+	state_for(&ks, "B", RELAY_B);
+	ck_assert_int_eq(do_sign_peers(&ks, 3, &peer_a, 1, &kr), KEYD_SIGNED);
+	check_document(&ks, &kr, METADATA_TBS, KEY_KIND_METADATA);
+	ck_assert_int_eq(kr.kr_resp.timestamp, TS);
+	keyd_result_free(&kr);
+
+	/* up to 256 peers; more, or a bad one, refused */
+	for (i = 0; i <= KEYD_PEERS_MAX; i++) {
+		memset(&many[i], 0, sizeof(many[i]));
+		snprintf(many[i].relay_id, sizeof(many[i].relay_id),
+		    "relay-%zu", i);
+		strlcpy(many[i].endpoint_url, "https://p.example",
+		    sizeof(many[i].endpoint_url));
+	}
+	ck_assert_int_eq(do_sign_peers(&ks, 0, many, KEYD_PEERS_MAX, &kr),
+	    KEYD_SIGNED);
+	keyd_result_free(&kr);
+	expect_refused(do_sign_peers(&ks, 0, many, KEYD_PEERS_MAX + 1, &kr),
+	    &kr, "257 peers");
+	badp = peer_a;
+	strlcpy(badp.endpoint_url, "https://a example",
+	    sizeof(badp.endpoint_url));
+	expect_refused(do_sign_peers(&ks, 0, &badp, 1, &kr), &kr,
+	    "endpoint with a space");
+	badp = peer_a;
+	strlcpy(badp.relay_id, "relay:a", sizeof(badp.relay_id));
+	expect_refused(do_sign_peers(&ks, 0, &badp, 1, &kr), &kr,
+	    "relay id with ':'");
+	badp = peer_a;
+	memset(badp.endpoint_url, 'h', sizeof(badp.endpoint_url));
+	expect_refused(do_sign_peers(&ks, 0, &badp, 1, &kr), &kr,
+	    "unterminated endpoint");
+	expect_refused(do_sign_peers(&ks, -1, NULL, 0, &kr), &kr,
+	    "negative count");
+	expect_refused(do_sign_peers(&ks, KEYD_JS_INT_MAX + 1, NULL, 0, &kr),
+	    &kr, "count above 2^53 - 1");
+
+	/* a display name keyd.8 calls no text is left out, not signed */
+	conf_b(&g);
+	strlcpy(g.name, "b\xe2\x80\xae", sizeof(g.name));
+	keyd_set_conf(&ks, &g);
+	ck_assert_int_eq(do_sign_peers(&ks, 3, NULL, 0, &kr), KEYD_SIGNED);
+	ck_assert_ptr_null(strstr(kr.kr_doc, "display_name"));
+	ck_assert_ptr_null(strstr(kr.kr_doc, "\xe2\x80\xae"));
+	keyd_result_free(&kr);
+	/* the parent's fee, never the frontend's */
+	conf_b(&g);
+	g.fee_ppm = 1000001;
+	keyd_set_conf(&ks, &g);
+	ck_assert_int_eq(do_sign_peers(&ks, 3, NULL, 0, &kr), KEYD_REFUSED);
+	/* the configuration, not the requester: not counted */
+	ck_assert_int_eq(kr.kr_soft, 1);
+	expect_refused(KEYD_REFUSED, &kr, "fee above 100 %");
+	keyd_state_wipe(&ks);
+}
+END_TEST
+
+/* fee_rate prints as the strict parser's serializer prints the double. */
+START_TEST(test_fee_rate)
+{
+	static const uint32_t	 ppm[] = { 0, 1, 9, 10, 100, 1000, 25000,
+	    50000, 100000, 123456, 333333, 500000, 999999, 1000000 };
+	struct jw		 w;
+	json_t			*a;
+	char			*want;
+	size_t			 i, len;
+	uint32_t		 p;
+
+	for (i = 0; i < sizeof(ppm) / sizeof(ppm[0]) + 2000; i++) {
+		p = i < sizeof(ppm) / sizeof(ppm[0]) ? ppm[i] :
+		    (uint32_t)(i * 7919 % 1000001);
+		memset(&w, 0, sizeof(w));
+		jw_open(&w, NULL, '[');
+		jw_ppm(&w, NULL, p);
+		jw_close(&w, ']');
+		a = json_pack("[f]", (double)p / 1e6);
+		want = jcs_serialize(a, 0, &len);
+		ck_assert_msg(strcmp(w.buf, want) == 0, "ppm %u: %s, want %s",
+		    p, w.buf, want);
+		free(want);
+		json_decref(a);
+		free(w.buf);
+	}
+}
+END_TEST
+
+/* Strings: JCS escapes, the same as the strict serializer. */
+START_TEST(test_emitter_strings)
+{
+	static const char *const s[] = {
+		"plain", "quote\"", "back\\slash", "\x01\x1f\b\t\n\f\r",
+		"caf\xc3\xa9 \xf0\x9f\x98\x80", "/"
+	};
+	struct jw	 w;
+	json_t		*a;
+	char		*want;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		memset(&w, 0, sizeof(w));
+		jw_open(&w, NULL, '{');
+		jw_str(&w, "a", s[i]);
+		jw_int(&w, "b", -5);
+		jw_bool(&w, "c", 0);
+		jw_close(&w, '}');
+		a = json_pack("{s:s,s:i,s:b}", "a", s[i], "b", -5, "c", 0);
+		want = jcs_serialize(a, 0, &len);
+		ck_assert_str_eq(w.buf, want);
+		free(want);
+		json_decref(a);
+		free(w.buf);
+	}
+}
+END_TEST
+
+START_TEST(test_manifest)
+{
+	struct keyd_state	 ks;
+	struct keyd_result	 kr;
+	struct cfg_global	 g;
+
+	state_for(&ks, "B", RELAY_B);
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+	    NULL, NULL, 1, &kr), KEYD_SIGNED);
+	check_document(&ks, &kr, MANIFEST_TBS, KEY_KIND_MANIFEST);
+	keyd_result_free(&kr);
+	/* no peers field for the manifest */
+	mkreq(NULL, NULL, 1, &peer_a, 1);
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+	    1, reqbuf, sizeof(struct key_sign_req) + sizeof(peer_a), &kr), &kr,
+	    "peers for the manifest");
+	/* names keyd.8 calls no text: no manifest */
+	conf_b(&g);
+	strlcpy(g.name, "\xc2\x85", sizeof(g.name));
+	keyd_set_conf(&ks, &g);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+	    NULL, NULL, 1, &kr), &kr, "C1 in the name");
+	conf_b(&g);
+	g.fed_max_hops = 65;
+	keyd_set_conf(&ks, &g);
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+	    NULL, NULL, 1, &kr), &kr, "65 hops");
+	/* federation off: no extensions */
+	conf_b(&g);
+	g.fed_enable = 0;
+	g.fed_accept_auto = 1;
+	keyd_set_conf(&ks, &g);
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
+	ck_assert_ptr_nonnull(strstr(kr.kr_doc, "\"federation\":{"
+	    "\"acceptance\":\"auto\",\"enabled\":false,\"extensions\":[],"));
+	keyd_result_free(&kr);
+	keyd_state_wipe(&ks);
+}
+END_TEST
+
+static void
+check_notice(uint32_t type, enum key_kind kind, const char *action)
+{
+	struct keyd_state	 ks;
+	struct keyd_result	 kr;
+	char			 tbs[512];
+
+	state_for(&ks, "B", RELAY_B);
+	fake_now = TS + 123;
+	ck_assert_int_eq(do_sign(&ks, type, PROC_PEER, RELAY_A, NULL, 0, &kr),
+	    KEYD_SIGNED);
+	snprintf(tbs, sizeof(tbs), "{\"action\":\"%s\",\"peer_relay_id\":\""
+	    RELAY_A "\",\"relay_id\":\"" RELAY_B "\",\"timestamp\":%lld}",
+	    action, TS + 123);
+	ck_assert_int_eq(kr.kr_resp.timestamp, TS + 123);
+	ck_assert_int_eq(ed25519_verify_hex(ks.ks_pubhex, (uint8_t *)tbs,
+	    strlen(tbs), kr.kr_resp.signature), 0);
+	ck_assert_int_eq(jcs_is_canonical(kr.kr_doc, kr.kr_doclen), 1);
+	ck_assert_int_eq(kr.kr_resp.kind, kind);
+	keyd_result_free(&kr);
+	keyd_state_wipe(&ks);
+	fake_now = TS;
+}
+
+START_TEST(test_notices)
+{
+	check_notice(IMSG_KEY_SIGN_REMOVAL2, KEY_KIND_REMOVAL2, "remove");
+	check_notice(IMSG_KEY_SIGN_ACCEPTED, KEY_KIND_ACCEPTED, "accepted");
 }
 END_TEST
 
@@ -518,418 +926,182 @@ START_TEST(test_malformed)
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
 	struct key_sign_req	 req;
-	char			 nonce[NONCE_MAX];
 	size_t			 len;
 
 	state_for(&ks, "B", RELAY_B);
-
-	/* sizes: short header, doclen disagreeing with the payload */
-	len = mkreq(reqbuf, sizeof(reqbuf), RELAY_A, NONCE_A, 0, NULL);
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CHALLENGE,
-	    PROC_FRONTEND, 0, reqbuf, len - 1, &kr), &kr, "short");
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CHALLENGE,
-	    PROC_FRONTEND, 0, reqbuf, 0, &kr), &kr, "empty");
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CHALLENGE,
-	    PROC_FRONTEND, 0, reqbuf, len + 1, &kr), &kr, "trailing byte");
-	len = mkreq(reqbuf, sizeof(reqbuf), NULL, NULL, 0, METADATA_DOC);
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_METADATA,
-	    PROC_FRONTEND, 0, reqbuf, len - 1, &kr), &kr, "doc cut");
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_METADATA,
-	    PROC_FRONTEND, 0, reqbuf, len + 1, &kr), &kr, "doc longer");
-	memcpy(&req, reqbuf, sizeof(req));
-	req.doclen = UINT32_MAX;
-	memcpy(reqbuf, &req, sizeof(req));
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_METADATA,
-	    PROC_FRONTEND, 0, reqbuf, len, &kr), &kr, "doclen huge");
-
-	/* unterminated strings */
-	len = mkreq(reqbuf, sizeof(reqbuf), NULL, NONCE_A, 0, NULL);
-	memcpy(&req, reqbuf, sizeof(req));
-	memset(req.relay_id, 'a', sizeof(req.relay_id));
-	memcpy(reqbuf, &req, sizeof(req));
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CHALLENGE,
-	    PROC_FRONTEND, 0, reqbuf, len, &kr), &kr, "relay_id unterminated");
-	len = mkreq(reqbuf, sizeof(reqbuf), NULL, NULL, 0, NULL);
-	memcpy(&req, reqbuf, sizeof(req));
-	memset(req.nonce, 'a', sizeof(req.nonce));
-	memcpy(reqbuf, &req, sizeof(req));
-	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, 0,
-	    reqbuf, len, &kr), &kr, "nonce unterminated");
-
-	/* a field the kind does not use */
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, RELAY_A,
-	    NONCE_B, 0, NULL, &kr), &kr, "confirm with relay_id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, NULL,
-	    NONCE_B, TS, NULL, &kr), &kr, "confirm with timestamp");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER, NULL,
-	    NONCE_B, TS, NULL, &kr), &kr, "heartbeat with nonce");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER, NULL,
-	    NULL, TS, NULL, &kr), &kr, "removal with timestamp");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER, RELAY_A,
-	    NULL, 0, NULL, &kr), &kr, "removal with relay_id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    RELAY_A, NONCE_A, 0, "{}", &kr), &kr, "challenge with doc");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    RELAY_A, NULL, 0, METADATA_DOC, &kr), &kr, "metadata with id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_HBRESP, PROC_FRONTEND,
-	    NULL, NULL, TS, "{}", &kr), &kr, "hbresp with doc");
-
-	/* missing fields */
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    NULL, NONCE_A, 0, NULL, &kr), &kr, "challenge without id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    RELAY_A, NULL, 0, NULL, &kr), &kr, "challenge without nonce");
+	/* shorter than the header; the header lies about the data */
+	ck_assert_int_eq(keyd_handle(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER, 0,
+	    reqbuf, sizeof(req) - 1, &kr), KEYD_REFUSED);
+	len = mkreq(NULL, NULL, 0, &peer_a, 1);
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
+	    1, reqbuf, len - 1, &kr), &kr, "truncated data");
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
+	    1, reqbuf, sizeof(req), &kr), &kr, "data missing");
+	/* fields a kind does not use must be empty */
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_HEARTBEAT, PROC_PEER,
-	    NULL, NULL, 0, NULL, &kr), &kr, "heartbeat at time 0");
+	    RELAY_A, NULL, 0, &kr), &kr, "relay id on a heartbeat");
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
-	    NULL, NULL, TS, NULL, &kr), &kr, "removal2 without peer");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
-	    NULL, NULL, TS, NULL, &kr), &kr, "accepted without peer");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
-	    RELAY_A, NONCE_A, TS, NULL, &kr), &kr, "accepted with nonce");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, NULL, &kr), &kr, "metadata without doc");
-
-	/* invalid relay ids and nonces */
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    "relay:evil", NONCE_A, 0, NULL, &kr), &kr, "':' in relay id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    "relay|evil", NONCE_A, 0, NULL, &kr), &kr, "'|' in relay id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    "relay evil", NONCE_A, 0, NULL, &kr), &kr, "' ' in relay id");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CHALLENGE, PROC_FRONTEND,
-	    RELAY_A, "aa:bb", 0, NULL, &kr), &kr, "':' in nonce");
+	    RELAY_A, NONCE_A, 0, &kr), &kr, "nonce on a removal");
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
-	    NULL, "aa|bb", 0, NULL, &kr), &kr, "'|' in nonce");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
-	    NULL, "aa bb", 0, NULL, &kr), &kr, "' ' in nonce");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
-	    NULL, "aa\tbb", 0, NULL, &kr), &kr, "tab in nonce");
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
-	    NULL, "aa\xc3\xa9", 0, NULL, &kr), &kr, "UTF-8 in nonce");
+	    NULL, NONCE_A, 5, &kr), &kr, "count on a confirm");
+	len = mkreq(NULL, NULL, 0, &peer_a, 1);
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_HBRESP, PROC_FRONTEND,
+	    1, reqbuf, len, &kr), &kr, "peers on a heartbeat answer");
+	/* the fields a kind uses must be valid */
 	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER,
-	    "relay:x", NULL, TS, NULL, &kr), &kr, "bad removed peer");
-
-	/* the longest nonce is fine, and one character is too */
-	memset(nonce, 'f', sizeof(nonce) - 1);
-	nonce[sizeof(nonce) - 1] = '\0';
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, NULL,
-	    nonce, 0, NULL, &kr), KEYD_SIGNED);
-	keyd_result_free(&kr);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, NULL,
-	    "0", 0, NULL, &kr), KEYD_SIGNED);
-	keyd_result_free(&kr);
+	    "relay|a", NULL, 0, &kr), &kr, "relay id with '|'");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER,
+	    NULL, "n:n", 0, &kr), &kr, "nonce with ':'");
+	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_ACCEPTED, PROC_PEER,
+	    NULL, NULL, 0, &kr), &kr, "no relay id");
+	/* unterminated strings */
+	memset(&req, 0, sizeof(req));
+	memset(req.nonce, 'n', sizeof(req.nonce));
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_CONFIRM, PROC_PEER, 1,
+	    &req, sizeof(req), &kr), &kr, "unterminated nonce");
+	memset(&req, 0, sizeof(req));
+	memset(req.relay_id, 'r', sizeof(req.relay_id));
+	expect_refused(keyd_handle(&ks, IMSG_KEY_SIGN_REMOVAL2, PROC_PEER, 1,
+	    &req, sizeof(req), &kr), &kr, "unterminated relay id");
 	keyd_state_wipe(&ks);
 }
 END_TEST
 
 /*
- * Documents
+ * The audit chain and its checkpoints
  */
 
-/* The returned document: canonical, and verifies over tbs. */
+/* Appends kr's audit record to fp as the parent does; returns its hash. */
 static void
-check_document(struct keyd_state *ks, struct keyd_result *kr,
-    const char *tbs, enum key_kind kind)
+write_record(FILE *fp, uint8_t prev[AUDIT_HASH_LEN],
+    const struct key_audit *ka)
 {
-	json_t	*o;
-	char	*again;
-	size_t	 len;
+	char	 line[AUDIT_LINE_MAX];
+	int	 n;
 
-	check_signed(ks, kr, tbs, strlen(tbs), kind, PROC_FRONTEND);
-	ck_assert_ptr_nonnull(kr->kr_doc);
-	ck_assert_uint_eq(kr->kr_resp.doclen, kr->kr_doclen);
-	ck_assert_int_eq(jcs_is_canonical(kr->kr_doc, kr->kr_doclen), 1);
-	o = jcs_parse(kr->kr_doc, kr->kr_doclen, NULL, 0);
-	ck_assert_ptr_nonnull(o);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "signature")),
-	    kr->kr_resp.signature);
-	/* a verifier strips "signature" and gets exactly what was signed */
-	again = jcs_serialize(o, 1, &len);
-	ck_assert_ptr_nonnull(again);
-	ck_assert_uint_eq(len, strlen(tbs));
-	ck_assert_mem_eq(again, tbs, len);
-	ck_assert_int_eq(ed25519_verify_hex(ks->ks_pubhex,
-	    (const uint8_t *)again, len,
-	    json_string_value(json_object_get(o, "signature"))), 0);
-	free(again);
-	json_decref(o);
+	n = audit_format(line, sizeof(line), prev, ka);
+	ck_assert_int_gt(n, 0);
+	audit_line_hash(line, (size_t)n, prev);
+	fprintf(fp, "%s\n", line);
 }
 
-START_TEST(test_metadata_ok)
+static int
+verify_file(FILE *fp, struct audit_seal *seal)
+{
+	char	 err[256];
+	size_t	 n, bad;
+
+	rewind(fp);
+	return (audit_verify(fp, seal, &n, &bad, err, sizeof(err)));
+}
+
+START_TEST(test_checkpoint)
 {
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
-	const char		*nodisplay;
+	struct audit_seal	 seal;
+	struct key_audit	 recs[8];
+	uint8_t			 prev[AUDIT_HASH_LEN], other[ED25519_PUB_LEN];
+	FILE			*fp;
+	int			 i;
 
 	state_for(&ks, "B", RELAY_B);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, METADATA_DOC, &kr), KEYD_SIGNED);
-	check_document(&ks, &kr, METADATA_TBS, KEY_KIND_METADATA);
-	keyd_result_free(&kr);
+	ck_assert_ptr_nonnull(fp = tmpfile());
+	/* the log keyd extends already has one line */
+	memset(prev, 0, sizeof(prev));
+	recs[0].time_ms = TS - 1000;
+	recs[0].requester = PROC_PEER;
+	recs[0].instance = 0;
+	recs[0].kind = KEY_KIND_REMOVAL;
+	memset(recs[0].digest, 1, sizeof(recs[0].digest));
+	memset(recs[0].sig, 2, sizeof(recs[0].sig));
+	write_record(fp, prev, &recs[0]);
+	memcpy(ks.ks_head, prev, sizeof(prev));	/* IMSG_KEY_AUDIT_ACK 0 */
 
-	/* display_name is optional */
-	nodisplay = "{\"agent_count\":0,\"capabilities\":[],\"endpoint_url\":"
-	    "\"https://b.example\",\"federation_peers\":[],\"fee_rate\":0,"
-	    "\"protocol_version\":\"1.0\"}";
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, nodisplay, &kr), KEYD_SIGNED);
-	check_document(&ks, &kr, "{\"agent_count\":0,\"capabilities\":[],"
-	    "\"endpoint_url\":\"https://b.example\",\"federation_peers\":[],"
-	    "\"fee_rate\":0,\"protocol_version\":\"1.0\","
-	    "\"public_key\":\"" PUB_B "\",\"relay_id\":\"" RELAY_B "\","
-	    "\"suite\":\"motebit-jcs-ed25519-hex-v1\"}", KEY_KIND_METADATA);
-	keyd_result_free(&kr);
-	keyd_state_wipe(&ks);
-}
-END_TEST
-
-/*
- * Metadata documents built from parts: H is everything before
- * federation_peers, P the peers, T what follows.  Each bad document is
- * canonical and differs from a good one in one way, so it is refused for
- * the intended reason and not merely for its form.
- */
-#define MD_H	"{\"agent_count\":3,\"capabilities\":[],\"endpoint_url\":\"u\","
-#define MD_P	"\"federation_peers\":[],"
-#define MD_T	"\"fee_rate\":0.05,\"protocol_version\":\"1.0\"}"
-#define MD_PEER	"{\"endpoint_url\":\"u\",\"relay_id\":\"" RELAY_A "\"}"
-
-static const char *noncanonical_metadata[] = {
-	"{\"agent_count\": 3,\"capabilities\":[],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"capabilities\":[],\"agent_count\":3,\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	MD_H MD_P "\"fee_rate\":5e-2,\"protocol_version\":\"1.0\"}",
-	MD_H "\"fee_rate\":0.05," MD_P "\"protocol_version\":\"1.0\"}",
-	MD_H MD_P MD_T " ",
-	"{",
-	"{\"agent_count\":3,\"agent_count\":3,\"capabilities\":[],"
-	"\"endpoint_url\":\"u\"," MD_P MD_T,
-	NULL
-};
-
-static const char *bad_metadata[] = {
-	/* members keyd inserts itself */
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"1.0\","
-	"\"public_key\":\"" PUB_B "\"}",
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"1.0\","
-	"\"relay_id\":\"" RELAY_A "\"}",
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"1.0\","
-	"\"signature\":\"00\"}",
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"1.0\","
-	"\"suite\":\"motebit-jcs-ed25519-hex-v1\"}",
-	/* an extra member, a missing one */
-	MD_H "\"extra\":1," MD_P MD_T,
-	MD_H MD_P "\"protocol_version\":\"1.0\"}",
-	"{\"capabilities\":[],\"endpoint_url\":\"u\"," MD_P MD_T,
-	/* wrong types and ranges */
-	"{\"agent_count\":-1,\"capabilities\":[],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":1.5,\"capabilities\":[],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":9007199254740992,\"capabilities\":[],"
-	"\"endpoint_url\":\"u\"," MD_P MD_T,
-	"{\"agent_count\":\"3\",\"capabilities\":[],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	MD_H MD_P "\"fee_rate\":\"0.05\",\"protocol_version\":\"1.0\"}",
-	MD_H MD_P "\"fee_rate\":1.5,\"protocol_version\":\"1.0\"}",
-	MD_H MD_P "\"fee_rate\":-0.5,\"protocol_version\":\"1.0\"}",
-	MD_H MD_P "\"fee_rate\":null,\"protocol_version\":\"1.0\"}",
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":1}",
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"\"}",
-	"{\"agent_count\":3,\"capabilities\":[1],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":\"sync\",\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[\"a b\"],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[\"\"],\"endpoint_url\":\"u\","
-	MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[],\"display_name\":null,"
-	"\"endpoint_url\":\"u\"," MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[],\"display_name\":\"a\\nb\","
-	"\"endpoint_url\":\"u\"," MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[],\"endpoint_url\":\"\","
-	MD_P MD_T,
-	"{\"agent_count\":3,\"capabilities\":[],\"endpoint_url\":\"a b\","
-	MD_P MD_T,
-	/* federation_peers items: exactly {endpoint_url, relay_id} */
-	MD_H "\"federation_peers\":[{\"endpoint_url\":\"u\",\"public_key\":"
-	"\"00\",\"relay_id\":\"" RELAY_A "\"}]," MD_T,
-	MD_H "\"federation_peers\":[{\"endpoint_url\":\"u\"}]," MD_T,
-	MD_H "\"federation_peers\":[{\"endpoint_url\":\"u\",\"relay_id\":"
-	"\"a:b\"}]," MD_T,
-	MD_H "\"federation_peers\":[\"" RELAY_A "\"]," MD_T,
-	MD_H "\"federation_peers\":{}," MD_T,
-	/* a NUL smuggled into a member name */
-	MD_H MD_P "\"fee_rate\":0.05,\"protocol_version\":\"1.0\","
-	"\"relay_id\\u0000\":\"x\"}",
-	/* not an object */
-	"[]",
-	"\"x\"",
-	"null",
-	NULL
-};
-
-START_TEST(test_metadata_refused)
-{
-	struct keyd_state	 ks;
-	struct keyd_result	 kr;
-	char			*big;
-	size_t			 i;
-	int			 rv;
-
-	state_for(&ks, "B", RELAY_B);
-	/* the parts make a good document, with and without a peer */
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, MD_H MD_P MD_T, &kr), KEYD_SIGNED);
-	keyd_result_free(&kr);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, MD_H "\"federation_peers\":[" MD_PEER "]," MD_T,
-	    &kr), KEYD_SIGNED);
-	keyd_result_free(&kr);
-
-	for (i = 0; noncanonical_metadata[i] != NULL; i++) {
-		rv = do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-		    NULL, NULL, 0, noncanonical_metadata[i], &kr);
-		ck_assert_msg(rv == KEYD_REFUSED, "non-canonical %zu signed",
-		    i);
-		ck_assert_str_eq(kr.kr_resp.error,
-		    "document is not canonical JSON");
-		expect_refused(rv, &kr, noncanonical_metadata[i]);
+	for (i = 1; i < 6; i++) {
+		fake_now = TS + i;
+		ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
+		    NULL, NULL, 0, &kr), KEYD_SIGNED);
+		ck_assert_uint_eq(kr.kr_audit.seq, (uint64_t)i);
+		recs[i] = kr.kr_audit;
+		write_record(fp, prev, &recs[i]);
+		/* keyd follows the chain the parent writes */
+		ck_assert_mem_eq(ks.ks_head, prev, sizeof(prev));
+		keyd_result_free(&kr);
 	}
-	for (i = 0; bad_metadata[i] != NULL; i++) {
-		ck_assert_msg(jcs_is_canonical(bad_metadata[i],
-		    strlen(bad_metadata[i])) == 1, "bad metadata %zu is not "
-		    "canonical", i);
-		rv = do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-		    NULL, NULL, 0, bad_metadata[i], &kr);
-		ck_assert_msg(rv == KEYD_REFUSED, "bad metadata %zu signed",
-		    i);
-		expect_refused(rv, &kr, bad_metadata[i]);
-	}
-
-	/* 256 peers are fine, 257 too many */
-	big = malloc(KEYD_DOC_MAX);
-	ck_assert_ptr_nonnull(big);
-	strlcpy(big, MD_H "\"federation_peers\":[" MD_PEER, KEYD_DOC_MAX);
-	for (i = 1; i < 256; i++)
-		strlcat(big, "," MD_PEER, KEYD_DOC_MAX);
-	strlcat(big, "]," MD_T, KEYD_DOC_MAX);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, big, &kr), KEYD_SIGNED);
+	ck_assert_uint_eq(ks.ks_since_cp, 5);
+	ck_assert_int_eq(keyd_checkpoint(&ks, &kr), KEYD_SIGNED);
+	ck_assert_int_eq(kr.kr_audit.kind, KEY_KIND_CHECKPOINT);
+	ck_assert_int_eq(kr.kr_audit.requester, PROC_KEYD);
+	ck_assert_mem_eq(kr.kr_audit.digest, ks.ks_pub, sizeof(ks.ks_pub));
+	ck_assert_uint_eq(ks.ks_since_cp, 0);
+	recs[6] = kr.kr_audit;
+	write_record(fp, prev, &recs[6]);
 	keyd_result_free(&kr);
-	strlcpy(big, MD_H "\"federation_peers\":[" MD_PEER, KEYD_DOC_MAX);
-	for (i = 1; i < 257; i++)
-		strlcat(big, "," MD_PEER, KEYD_DOC_MAX);
-	strlcat(big, "]," MD_T, KEYD_DOC_MAX);
-	expect_refused(do_sign(&ks, IMSG_KEY_SIGN_METADATA, PROC_FRONTEND,
-	    NULL, NULL, 0, big, &kr), &kr, "257 peers");
-	free(big);
+	fflush(fp);
+
+	/* relayctl verify audit: intact, sealed, by B's key */
+	memset(&seal, 0, sizeof(seal));
+	seal.key = ks.ks_pub;
+	ck_assert_int_eq(verify_file(fp, &seal), 0);
+	ck_assert_uint_eq(seal.checkpoints, 1);
+	ck_assert_uint_eq(seal.unsealed, 0);
+	/* another key expected: refused */
+	memset(other, 7, sizeof(other));
+	seal.key = other;
+	ck_assert_int_eq(verify_file(fp, &seal), -1);
+	fclose(fp);
+
+	/*
+	 * A rewrite: record 3 changed and the whole chain recomputed, as
+	 * someone with the file but not the key would.  The chain holds;
+	 * the checkpoint does not.
+	 */
+	ck_assert_ptr_nonnull(fp = tmpfile());
+	memset(prev, 0, sizeof(prev));
+	recs[3].kind = KEY_KIND_HEARTBEAT;
+	for (i = 0; i < 7; i++)
+		write_record(fp, prev, &recs[i]);
+	fflush(fp);
+	memset(&seal, 0, sizeof(seal));
+	ck_assert_int_eq(verify_file(fp, &seal), -1);
+	ck_assert_int_eq(verify_file(fp, NULL), 0);	/* chain alone */
+	fclose(fp);
+
+	/* cut before the checkpoint: unsealed records are reported */
+	ck_assert_ptr_nonnull(fp = tmpfile());
+	memset(prev, 0, sizeof(prev));
+	recs[3].kind = KEY_KIND_REMOVAL;
+	for (i = 0; i < 5; i++)
+		write_record(fp, prev, &recs[i]);
+	fflush(fp);
+	memset(&seal, 0, sizeof(seal));
+	ck_assert_int_eq(verify_file(fp, &seal), 0);
+	ck_assert_uint_eq(seal.checkpoints, 0);
+	ck_assert_uint_eq(seal.unsealed, 5);
+	fclose(fp);
+	fake_now = TS;
 	keyd_state_wipe(&ks);
 }
 END_TEST
 
-START_TEST(test_manifest)
+START_TEST(test_rate_limit)
 {
-	struct keyd_state	 ks;
-	struct keyd_result	 kr;
-	json_t			*o;
-	char			 doc[4096];
-	const char		*bad[] = {
-		"\"acceptance\":\"manual\"", "\"acceptance\":\"always\"",
-		"\"enabled\":true", "\"enabled\":1",
-		"\"max_hops\":3", "\"max_hops\":65",
-		"\"name\":\"relay-b\"", "\"name\":\"\"",
-		"\"identity\":", "\"id.entity\":",
-		"\"motebit_id\":", "\"owner_id\":",
-		"\"public_key\":\"ed4928", "\"public_key\":\"ED4928",
-		"\"version\":\"0.1.0\"}", "\"version\":\"0.1.0\",\"x\":1}",
-		NULL
-	};
-	char			*p;
-	size_t			 i;
+	struct keyd_bucket	 kb;
+	int			 i, n;
 
-	state_for(&ks, "B", RELAY_B);
-	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST, PROC_FRONTEND,
-	    NULL, NULL, 0, manifest(TS), &kr), KEYD_SIGNED);
-	/* keyd added relay_id, public_key, did and suite */
-	o = jcs_parse(kr.kr_doc, kr.kr_doclen, NULL, 0);
-	ck_assert_ptr_nonnull(o);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "relay_id")),
-	    RELAY_B);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "public_key")),
-	    PUB_B);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "did")), DID_B);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "suite")),
-	    SUITE_JCS_HEX);
-	ck_assert_uint_eq(json_object_size(o), 7 + 5);
-	json_decref(o);
-	/* signed bytes: the caller's members plus those four, canonical */
-	snprintf(doc, sizeof(doc), "%.*s,\"did\":\"" DID_B "\"%s",
-	    (int)(strstr(manifest(TS), ",\"endpoints\"") - manifest(TS)),
-	    manifest(TS), strstr(manifest(TS), ",\"endpoints\""));
-	p = strstr(doc, ",\"version\"");
-	ck_assert_ptr_nonnull(p);
-	strlcpy(p, ",\"public_key\":\"" PUB_B "\",\"relay_id\":\"" RELAY_B
-	    "\",\"suite\":\"motebit-jcs-ed25519-hex-v1\",\"version\":"
-	    "\"0.1.0\"}", sizeof(doc) - (size_t)(p - doc));
-	check_document(&ks, &kr, doc, KEY_KIND_MANIFEST);
-	keyd_result_free(&kr);
-
-	/* one substitution each: the first of each pair is the good text */
-	for (i = 0; bad[i] != NULL; i += 2) {
-		strlcpy(doc, manifest(TS), sizeof(doc));
-		p = strstr(doc, bad[i]);
-		ck_assert_msg(p != NULL, "%s not in the manifest", bad[i]);
-		snprintf(manifest_doc, sizeof(manifest_doc), "%.*s%s%s",
-		    (int)(p - doc), doc, bad[i + 1], p + strlen(bad[i]));
-		ck_assert_int_eq(jcs_is_canonical(manifest_doc,
-		    strlen(manifest_doc)), 1);
-		expect_refused(do_sign(&ks, IMSG_KEY_SIGN_MANIFEST,
-		    PROC_FRONTEND, NULL, NULL, 0, manifest_doc, &kr), &kr,
-		    bad[i + 1]);
-	}
-	keyd_state_wipe(&ks);
-}
-END_TEST
-
-/* remove-v2 and peer-accepted: the same members, another action */
-static void
-check_notice(uint32_t type, enum key_kind kind, const char *action)
-{
-	struct keyd_state	 ks;
-	struct keyd_result	 kr;
-	char			 tbs[512], want[512];
-
-	state_for(&ks, "A", RELAY_A);
-	ck_assert_int_eq(do_sign(&ks, type, PROC_PEER, RELAY_B, NULL, TS,
-	    NULL, &kr), KEYD_SIGNED);
-	snprintf(tbs, sizeof(tbs), "{\"action\":\"%s\",\"peer_relay_id\":"
-	    "\"" RELAY_B "\",\"relay_id\":\"" RELAY_A "\",\"timestamp\":"
-	    "1760000000000}", action);
-	check_signed(&ks, &kr, tbs, strlen(tbs), kind, PROC_PEER);
-	snprintf(want, sizeof(want), "{\"action\":\"%s\","
-	    "\"peer_relay_id\":\"" RELAY_B "\",\"relay_id\":\"" RELAY_A "\","
-	    "\"signature\":\"%s\",\"timestamp\":1760000000000}", action,
-	    kr.kr_resp.signature);
-	ck_assert_uint_eq(kr.kr_doclen, strlen(want));
-	ck_assert_uint_eq(kr.kr_resp.doclen, strlen(want));
-	ck_assert_mem_eq(kr.kr_doc, want, kr.kr_doclen);
-	keyd_result_free(&kr);
-	keyd_state_wipe(&ks);
-}
-
-START_TEST(test_removal2)
-{
-	check_notice(IMSG_KEY_SIGN_REMOVAL2, KEY_KIND_REMOVAL2, "remove");
-}
-END_TEST
-
-START_TEST(test_accepted)
-{
-	check_notice(IMSG_KEY_SIGN_ACCEPTED, KEY_KIND_ACCEPTED, "accepted");
+	memset(&kb, 0, sizeof(kb));
+	for (i = 0; i < KEYD_BURST; i++)
+		ck_assert(keyd_bucket_take(&kb, TS));
+	ck_assert(!keyd_bucket_take(&kb, TS));
+	/* a second later, KEYD_RATE more */
+	for (n = 0; keyd_bucket_take(&kb, TS + 1000); n++)
+		;
+	ck_assert_int_eq(n, KEYD_RATE);
+	/* never more than the burst, however long it rested */
+	for (n = 0; keyd_bucket_take(&kb, TS + 3600 * 1000); n++)
+		;
+	ck_assert_int_eq(n, KEYD_BURST);
 }
 END_TEST
 
@@ -938,6 +1110,7 @@ START_TEST(test_identity)
 	struct keyd_state	 ks;
 	struct keyd_result	 kr;
 	struct cfg_identity	 id;
+	struct cfg_global	 g;
 	uint8_t			 seed[ED25519_SEED_LEN];
 	char			 err[256];
 	EVP_PKEY		*key;
@@ -951,8 +1124,8 @@ START_TEST(test_identity)
 	/* no key yet: no identity, and nothing is signed */
 	ck_assert_int_eq(keyd_set_identity(&ks, &id, err, sizeof(err)), -1);
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
-	    NULL, NULL, 0, NULL, &kr), KEYD_REFUSED);
-	ck_assert_int_eq(kr.kr_notready, 1);
+	    NULL, NULL, 0, &kr), KEYD_REFUSED);
+	ck_assert_int_eq(kr.kr_soft, 1);
 
 	ck_assert_int_eq(hex_decode(VSTR("keys", "B", "seed_hex"), seed,
 	    sizeof(seed)), 0);
@@ -962,13 +1135,13 @@ START_TEST(test_identity)
 
 	/* a key but no relay id: refused, flagged as not ready */
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
-	    NULL, NULL, 0, NULL, &kr), KEYD_REFUSED);
-	ck_assert_int_eq(kr.kr_notready, 1);
+	    NULL, NULL, 0, &kr), KEYD_REFUSED);
+	ck_assert_int_eq(kr.kr_soft, 1);
 	ck_assert_ptr_nonnull(strstr(kr.kr_resp.error, "identity"));
 	/* ... but policy comes first, and that refusal does count */
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_FRONTEND,
-	    NULL, NULL, 0, NULL, &kr), KEYD_REFUSED);
-	ck_assert_int_eq(kr.kr_notready, 0);
+	    NULL, NULL, 0, &kr), KEYD_REFUSED);
+	ck_assert_int_eq(kr.kr_soft, 0);
 
 	/* the parent's idea of the key must be keyd's */
 	strlcpy(id.public_key, VSTR("keys", "A", "public_key"),
@@ -986,6 +1159,12 @@ START_TEST(test_identity)
 
 	strlcpy(id.relay_id, RELAY_B, sizeof(id.relay_id));
 	ck_assert_int_eq(keyd_set_identity(&ks, &id, err, sizeof(err)), 0);
+	/* the identity but not yet the parent's claims: not ready either */
+	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
+	    NULL, NULL, 0, &kr), KEYD_REFUSED);
+	ck_assert_int_eq(kr.kr_soft, 1);
+	conf_b(&g);
+	keyd_set_conf(&ks, &g);
 	/* the same again is fine (reload); another relay id is not */
 	ck_assert_int_eq(keyd_set_identity(&ks, &id, err, sizeof(err)), 0);
 	strlcpy(id.relay_id, RELAY_C, sizeof(id.relay_id));
@@ -993,7 +1172,7 @@ START_TEST(test_identity)
 	ck_assert_str_eq(ks.ks_relay_id, RELAY_B);
 
 	ck_assert_int_eq(do_sign(&ks, IMSG_KEY_SIGN_REMOVAL, PROC_PEER,
-	    NULL, NULL, 0, NULL, &kr), KEYD_SIGNED);
+	    NULL, NULL, 0, &kr), KEYD_SIGNED);
 	check_signed(&ks, &kr, RELAY_B, strlen(RELAY_B), KEY_KIND_REMOVAL,
 	    PROC_PEER);
 	keyd_state_wipe(&ks);
@@ -1143,6 +1322,7 @@ struct child {
 	struct imsgbuf	 fe;
 	struct imsgbuf	 peer;
 	uint8_t		 pub[ED25519_PUB_LEN];
+	uint8_t		 head[AUDIT_HASH_LEN];	/* the parent's log */
 };
 
 /* 1 message, 0 EOF, -1 error, -2 timeout */
@@ -1218,6 +1398,7 @@ child_start(struct child *c, const char *keypath, int created)
 	struct cfg_global	 cg;
 	struct proc_fd		 pf;
 	struct key_pubkey	 kp;
+	struct key_audit_ack	 ack;
 	int			 sp[2], fe[2], pe[2], keyfd;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
@@ -1263,8 +1444,12 @@ child_start(struct child *c, const char *keypath, int created)
 	ck.created = created;
 	send_imsg(&c->parent, IMSG_CFG_KEY, keyfd, &ck, sizeof(ck));
 
-	memset(&cg, 0, sizeof(cg));
+	conf_b(&cg);
 	send_imsg(&c->parent, IMSG_CFG_GLOBAL, -1, &cg, sizeof(cg));
+	/* the head of the parent's (empty) log */
+	memset(&ack, 0, sizeof(ack));
+	memset(c->head, 0, sizeof(c->head));
+	send_imsg(&c->parent, IMSG_KEY_AUDIT_ACK, -1, &ack, sizeof(ack));
 	send_imsg(&c->parent, IMSG_CFG_DONE, -1, NULL, 0);
 	expect(&c->parent, IMSG_CFG_ACK, NULL, 0);
 
@@ -1345,11 +1530,50 @@ START_TEST(test_binary_not_a_socket)
 }
 END_TEST
 
+/*
+ * The parent's side of an audit record: write it (here: chain it) and
+ * acknowledge it, head included, as relayd.c does after its fsync.
+ */
+static void
+parent_audit(struct child *c, struct key_audit *au)
+{
+	struct key_audit_ack	 ack;
+	char			 line[AUDIT_LINE_MAX];
+	int			 n;
+
+	expect(&c->parent, IMSG_KEY_AUDIT, au, sizeof(*au));
+	n = audit_format(line, sizeof(line), c->head, au);
+	ck_assert_int_gt(n, 0);
+	audit_line_hash(line, (size_t)n, c->head);
+	memset(&ack, 0, sizeof(ack));
+	ack.seq = au->seq;
+	memcpy(ack.head, c->head, sizeof(ack.head));
+	send_imsg(&c->parent, IMSG_KEY_AUDIT_ACK, -1, &ack, sizeof(ack));
+}
+
+/* No message arrives on ib for a while (EOF may). */
+static void
+expect_nothing(struct imsgbuf *ib)
+{
+	struct imsg	 imsg;
+
+	ck_assert_int_ne(recv_imsg(ib, &imsg, 200), 1);
+}
+
+static void
+child_done(struct child *c)
+{
+	imsgbuf_clear(&c->parent);
+	imsgbuf_clear(&c->fe);
+	imsgbuf_clear(&c->peer);
+}
+
 START_TEST(test_binary_sign)
 {
 	struct child		 c;
 	struct key_sign_req	 req;
 	struct key_sign_resp	 resp;
+	struct key_handshake	 hs;
 	struct key_audit	 au;
 	struct proc_status_req	 sr;
 	struct proc_status	 st;
@@ -1373,34 +1597,56 @@ START_TEST(test_binary_sign)
 
 	child_identity(&c, RELAY_B);
 
-	/* a propose challenge for relay A */
+	/* the peer engine announces the proposal; the frontend asks */
+	memset(&hs, 0, sizeof(hs));
+	strlcpy(hs.relay_id, RELAY_A, sizeof(hs.relay_id));
+	strlcpy(hs.nonce, NONCE_A, sizeof(hs.nonce));
+	send_imsg(&c.peer, IMSG_KEY_HANDSHAKE, -1, &hs, sizeof(hs));
 	req.reqid = 2;
 	send_imsg(&c.fe, IMSG_KEY_SIGN_CHALLENGE, -1, &req, sizeof(req));
-	expect(&c.fe, IMSG_KEY_SIGNATURE, &resp, sizeof(resp));
-	ck_assert_uint_eq(resp.reqid, 2);
-	ck_assert_int_eq(resp.kind, KEY_KIND_CHALLENGE);
+	/* the record first; no answer before the parent has it on disk */
+	expect(&c.parent, IMSG_KEY_AUDIT, &au, sizeof(au));
+	expect_nothing(&c.fe);
 	ck_assert_int_eq(msg_handshake(msg, sizeof(msg), RELAY_A, NONCE_A),
 	    (int)strlen(msg));
-	ck_assert_int_eq(ed25519_verify_hex(pubhex, (uint8_t *)msg,
-	    strlen(msg), resp.signature), 0);
-	/* and its audit record, to the parent */
-	expect(&c.parent, IMSG_KEY_AUDIT, &au, sizeof(au));
 	sha256(msg, strlen(msg), digest);
 	ck_assert_mem_eq(au.digest, digest, sizeof(digest));
 	ck_assert_int_eq(au.requester, PROC_FRONTEND);
 	ck_assert_int_eq(au.kind, KEY_KIND_CHALLENGE);
+	ck_assert_uint_eq(au.seq, 1);
+	{
+		struct key_audit_ack	 ack;
+		char			 line[AUDIT_LINE_MAX];
+		int			 n;
 
-	/* the metadata document comes back signed */
+		n = audit_format(line, sizeof(line), c.head, &au);
+		audit_line_hash(line, (size_t)n, c.head);
+		memset(&ack, 0, sizeof(ack));
+		ack.seq = 1;
+		memcpy(ack.head, c.head, sizeof(ack.head));
+		send_imsg(&c.parent, IMSG_KEY_AUDIT_ACK, -1, &ack,
+		    sizeof(ack));
+	}
+	expect(&c.fe, IMSG_KEY_SIGNATURE, &resp, sizeof(resp));
+	ck_assert_uint_eq(resp.reqid, 2);
+	ck_assert_int_eq(resp.kind, KEY_KIND_CHALLENGE);
+	ck_assert_int_eq(ed25519_verify_hex(pubhex, (uint8_t *)msg,
+	    strlen(msg), resp.signature), 0);
+
+	/* the metadata document comes back signed, keyd's claims in it */
 	memset(&req, 0, sizeof(req));
 	req.reqid = 3;
-	req.doclen = strlen(METADATA_DOC);
+	req.count = 3;
+	req.datalen = sizeof(peer_a);
 	iov[0].iov_base = &req;
 	iov[0].iov_len = sizeof(req);
-	iov[1].iov_base = (void *)METADATA_DOC;
-	iov[1].iov_len = strlen(METADATA_DOC);
+	iov[1].iov_base = (void *)&peer_a;
+	iov[1].iov_len = sizeof(peer_a);
 	ck_assert_int_eq(imsg_composev(&c.fe, IMSG_KEY_SIGN_METADATA, 0, 0,
 	    -1, iov, 2), 1);
 	ck_assert_int_eq(imsgbuf_flush(&c.fe), 0);
+	parent_audit(&c, &au);
+	ck_assert_int_eq(au.kind, KEY_KIND_METADATA);
 	ck_assert_int_eq(recv_imsg(&c.fe, &imsg, 10000), 1);
 	ck_assert_uint_eq(imsg_get_type(&imsg), IMSG_KEY_SIGNATURE);
 	ck_assert_uint_gt(imsg_get_len(&imsg), sizeof(resp));
@@ -1408,11 +1654,11 @@ START_TEST(test_binary_sign)
 	ck_assert_uint_eq(imsg_get_len(&imsg), sizeof(resp) + resp.doclen);
 	ck_assert_int_eq(jcs_is_canonical((char *)imsg.data + sizeof(resp),
 	    resp.doclen), 1);
+	ck_assert_ptr_nonnull(memmem(imsg.data, imsg_get_len(&imsg),
+	    "\"endpoint_url\":\"https://b.example\"", 34));
 	imsg_free(&imsg);
-	expect(&c.parent, IMSG_KEY_AUDIT, &au, sizeof(au));
-	ck_assert_int_eq(au.kind, KEY_KIND_METADATA);
 
-	/* status from a requester channel: sandboxed */
+	/* status from a requester channel: sandboxed, not dumpable */
 	sr.reqid = 9;
 	send_imsg(&c.fe, IMSG_PROC_STATUS_REQ, -1, &sr, sizeof(sr));
 	expect(&c.fe, IMSG_PROC_STATUS, &st, sizeof(st));
@@ -1423,14 +1669,17 @@ START_TEST(test_binary_sign)
 	ck_assert_int_eq(st.no_new_privs, 1);
 #ifdef __linux__
 	ck_assert_int_eq(st.seccomp, 2);
+	ck_assert_int_eq(st.dumpable, 0);
 #endif
+	ck_assert_ptr_nonnull(strstr(st.detail, "key memory"));
 
-	/* shutdown: exit 0 */
+	/* shutdown: a checkpoint over the two records, then exit 0 */
 	send_imsg(&c.parent, IMSG_PROC_SHUTDOWN, -1, NULL, 0);
+	expect(&c.parent, IMSG_KEY_AUDIT, &au, sizeof(au));
+	ck_assert_int_eq(au.kind, KEY_KIND_CHECKPOINT);
+	ck_assert_mem_eq(au.digest, c.pub, sizeof(c.pub));
 	ck_assert_int_eq(child_wait(&c), 0);
-	imsgbuf_clear(&c.parent);
-	imsgbuf_clear(&c.fe);
-	imsgbuf_clear(&c.peer);
+	child_done(&c);
 
 	/* the second start loads the key the first one generated */
 	child_start(&c, tmpkeypath, 0);
@@ -1444,12 +1693,36 @@ START_TEST(test_binary_sign)
 }
 END_TEST
 
+/* The parent's chain head must be keyd's: a lost record is fatal. */
+START_TEST(test_binary_audit_head)
+{
+	struct child		 c;
+	struct key_sign_req	 req;
+	struct key_audit	 au;
+	struct key_audit_ack	 ack;
+
+	child_start(&c, tmpkeypath, 1);
+	child_identity(&c, RELAY_B);
+	memset(&req, 0, sizeof(req));
+	req.reqid = 1;
+	send_imsg(&c.peer, IMSG_KEY_SIGN_REMOVAL, -1, &req, sizeof(req));
+	expect(&c.parent, IMSG_KEY_AUDIT, &au, sizeof(au));
+	memset(&ack, 0, sizeof(ack));
+	ack.seq = au.seq;	/* but the head of an empty log */
+	send_imsg(&c.parent, IMSG_KEY_AUDIT_ACK, -1, &ack, sizeof(ack));
+	expect_nothing(&c.peer);
+	ck_assert_int_eq(child_wait(&c), 1);
+	child_done(&c);
+}
+END_TEST
+
 /* Five refusals on one channel stop keyd (exit 1). */
 START_TEST(test_binary_refusals)
 {
 	struct child		 c;
 	struct key_sign_req	 req;
 	struct key_sign_resp	 resp;
+	struct key_audit	 au;
 	int			 i;
 
 	child_start(&c, tmpkeypath, 1);
@@ -1457,25 +1730,23 @@ START_TEST(test_binary_refusals)
 
 	memset(&req, 0, sizeof(req));
 	strlcpy(req.relay_id, RELAY_A, sizeof(req.relay_id));
-	strlcpy(req.nonce, NONCE_A, sizeof(req.nonce));
 	for (i = 1; i < KEYD_MAX_REFUSALS; i++) {
-		/* the peer engine may not answer proposes */
+		/* the frontend may not send peer notices */
 		req.reqid = (uint32_t)i;
-		send_imsg(&c.peer, IMSG_KEY_SIGN_CHALLENGE, -1, &req,
+		send_imsg(&c.fe, IMSG_KEY_SIGN_ACCEPTED, -1, &req,
 		    sizeof(req));
-		expect(&c.peer, IMSG_KEY_REFUSED, &resp, sizeof(resp));
+		expect(&c.fe, IMSG_KEY_REFUSED, &resp, sizeof(resp));
 		ck_assert_uint_eq(resp.reqid, (uint32_t)i);
 		ck_assert_ptr_nonnull(strstr(resp.error, "may not"));
 	}
-	/* the frontend's count is its own */
+	/* the peer engine's count is its own */
 	req.reqid = 100;
-	send_imsg(&c.fe, IMSG_KEY_SIGN_CHALLENGE, -1, &req, sizeof(req));
-	expect(&c.fe, IMSG_KEY_SIGNATURE, &resp, sizeof(resp));
-	send_imsg(&c.peer, IMSG_KEY_SIGN_CHALLENGE, -1, &req, sizeof(req));
+	send_imsg(&c.peer, IMSG_KEY_SIGN_ACCEPTED, -1, &req, sizeof(req));
+	parent_audit(&c, &au);
+	expect(&c.peer, IMSG_KEY_SIGNATURE, NULL, 0);	/* with its doc */
+	send_imsg(&c.fe, IMSG_KEY_SIGN_ACCEPTED, -1, &req, sizeof(req));
 	ck_assert_int_eq(child_wait(&c), 1);
-	imsgbuf_clear(&c.parent);
-	imsgbuf_clear(&c.fe);
-	imsgbuf_clear(&c.peer);
+	child_done(&c);
 }
 END_TEST
 
@@ -1487,9 +1758,12 @@ START_TEST(test_binary_unknown_type)
 	child_start(&c, tmpkeypath, 1);
 	send_imsg(&c.peer, IMSG_CFG_IDENTITY, -1, NULL, 0);
 	ck_assert_int_eq(child_wait(&c), 1);
-	imsgbuf_clear(&c.parent);
-	imsgbuf_clear(&c.fe);
-	imsgbuf_clear(&c.peer);
+	child_done(&c);
+	/* nor may the frontend announce handshakes */
+	child_start(&c, tmpkeypath, 1);
+	send_imsg(&c.fe, IMSG_KEY_HANDSHAKE, -1, NULL, 0);
+	ck_assert_int_eq(child_wait(&c), 1);
+	child_done(&c);
 }
 END_TEST
 
@@ -1506,9 +1780,7 @@ START_TEST(test_binary_wrong_identity)
 	strlcpy(id.did, DID_B, sizeof(id.did));
 	send_imsg(&c.parent, IMSG_CFG_IDENTITY, -1, &id, sizeof(id));
 	ck_assert_int_eq(child_wait(&c), 1);
-	imsgbuf_clear(&c.parent);
-	imsgbuf_clear(&c.fe);
-	imsgbuf_clear(&c.peer);
+	child_done(&c);
 }
 END_TEST
 
@@ -1520,9 +1792,9 @@ keyd_suite(void)
 
 	s = suite_create("keyd");
 
-	tc = tcase_create("policy");
-	tcase_add_test(tc, test_policy_table);
-	tcase_add_test(tc, test_policy_requests);
+	tc = tcase_create("table");
+	tcase_add_test(tc, test_kind_table);
+	tcase_add_test(tc, test_kind_requests);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("vectors");
@@ -1532,19 +1804,24 @@ keyd_suite(void)
 	tcase_add_test(tc, test_vector_removal);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("refusals");
-	tcase_add_test(tc, test_self_challenge);
-	tcase_add_test(tc, test_timestamps);
+	tc = tcase_create("rules");
+	tcase_add_test(tc, test_handshakes);
+	tcase_add_test(tc, test_self_notices);
+	tcase_add_test(tc, test_text_rule);
+	tcase_add_test(tc, test_nonce_rule);
+	tcase_add_test(tc, test_requesters_agree);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_identity);
+	tcase_add_test(tc, test_rate_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("documents");
-	tcase_add_test(tc, test_metadata_ok);
-	tcase_add_test(tc, test_metadata_refused);
+	tcase_add_test(tc, test_metadata);
+	tcase_add_test(tc, test_fee_rate);
+	tcase_add_test(tc, test_emitter_strings);
 	tcase_add_test(tc, test_manifest);
-	tcase_add_test(tc, test_removal2);
-	tcase_add_test(tc, test_accepted);
+	tcase_add_test(tc, test_notices);
+	tcase_add_test(tc, test_checkpoint);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keyfile");
@@ -1556,6 +1833,7 @@ keyd_suite(void)
 	tcase_add_checked_fixture(tc, keyfile_setup, keyfile_teardown);
 	tcase_add_test(tc, test_binary_not_a_socket);
 	tcase_add_test(tc, test_binary_sign);
+	tcase_add_test(tc, test_binary_audit_head);
 	tcase_add_test(tc, test_binary_refusals);
 	tcase_add_test(tc, test_binary_unknown_type);
 	tcase_add_test(tc, test_binary_wrong_identity);

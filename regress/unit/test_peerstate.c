@@ -191,7 +191,11 @@ START_TEST(replay)
 	struct replay	 rc;
 
 	replay_init(&rc, 3);
+	/* a lookup remembers nothing */
+	ck_assert_int_eq(replay_seen(&rc, PEER_ID, "aa", T0), REPLAY_NEW);
+	ck_assert_uint_eq(rc.n, 0);
 	ck_assert_int_eq(replay_check(&rc, PEER_ID, "aa", T0), REPLAY_NEW);
+	ck_assert_int_eq(replay_seen(&rc, PEER_ID, "aa", T0), REPLAY_SEEN);
 	ck_assert_int_eq(replay_check(&rc, PEER_ID, "aa", T0 + 1),
 	    REPLAY_SEEN);
 	/* the pair is the key: same signature from another signer */
@@ -231,16 +235,32 @@ START_TEST(ratelimit)
 	/* another relay has its own window */
 	ck_assert_int_eq(ratelim_hit(&rl, OWN_ID, T0 + 20, 3, 60000,
 	    &retry), 0);
-	/* the tracker is full: a third relay waits a second */
+	/*
+	 * The tracker is full: the oldest window goes, so a new key is
+	 * never locked out (PEER_ID's spent window was the oldest).
+	 */
 	ck_assert_int_eq(ratelim_hit(&rl, "relay-x", T0 + 30, 3, 60000,
-	    &retry), -1);
-	ck_assert_uint_eq(retry, 1);
+	    &retry), 0);
+	ck_assert_uint_eq(rl.n, 2);
+	ck_assert_int_eq(ratelim_hit(&rl, PEER_ID, T0 + 40, 3, 60000,
+	    &retry), 0);
 	/* the window closes 60 s after its first request */
-	ck_assert_int_eq(ratelim_hit(&rl, PEER_ID, T0 + 60000, 3, 60000,
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(ratelim_hit(&rl, PEER_ID, T0 + 50, 3, 60000,
+		    &retry), 0);
+	ck_assert_int_eq(ratelim_hit(&rl, PEER_ID, T0 + 60039, 3, 60000,
+	    &retry), -1);
+	ck_assert_int_eq(ratelim_hit(&rl, PEER_ID, T0 + 60040, 3, 60000,
 	    &retry), 0);
-	/* ... and expired windows make room */
-	ck_assert_int_eq(ratelim_hit(&rl, "relay-x", T0 + 60020, 3, 60000,
-	    &retry), 0);
+	/* 4 320 fresh keys through a small table: nobody waits */
+	for (i = 0; i < 4320; i++) {
+		char	 key[32];
+
+		snprintf(key, sizeof(key), "relay-%d", i);
+		ck_assert_int_eq(ratelim_hit(&rl, key, T0 + 60100 + i, 3,
+		    60000, &retry), 0);
+	}
+	ck_assert_uint_eq(rl.n, 2);
 	ratelim_expire(&rl, T0 + 200000, 60000);
 	ck_assert_uint_eq(rl.n, 0);
 	ratelim_clear(&rl);
@@ -345,11 +365,14 @@ START_TEST(counting)
 	ck_assert(!peer_counts(&e));
 	ck_assert(peer_unconfirmed(&e));
 	e.flags |= PEER_F_CONFIRMED | PEER_F_AWAIT_US;
-	ck_assert(peer_counts(&e));
+	/* a request awaiting our operator holds no `max peers' slot */
+	ck_assert(!peer_counts(&e));
+	ck_assert(peer_awaiting_us(&e));
 	ck_assert(!peer_unconfirmed(&e));
 	e.flags = PEER_F_CONFIRMED | PEER_F_AWAIT_THEM;
 	ck_assert(peer_counts(&e));
 	ck_assert(!peer_unconfirmed(&e));
+	ck_assert(!peer_awaiting_us(&e));
 }
 END_TEST
 
@@ -357,7 +380,6 @@ END_TEST
  * The propose decision, check by check in order
  */
 static struct fedrules	 prules;
-static struct ratelim	 prl;
 
 static void
 propose_init(struct propose_env *env, struct fed_propose *p)
@@ -367,9 +389,6 @@ propose_init(struct propose_env *env, struct fed_propose *p)
 	env->enabled = 1;
 	env->rules = &prules;
 	env->max_peers = 2;
-	env->rl = &prl;
-	env->rate_limit = 100;
-	env->rate_window_ms = 60000;
 	memset(p, 0, sizeof(*p));
 	strlcpy(p->relay_id, PEER_ID, sizeof(p->relay_id));
 	strlcpy(p->public_key, KEY_A, sizeof(p->public_key));
@@ -401,7 +420,6 @@ START_TEST(propose_order)
 	int			 af;
 
 	fedrules_init(&prules);
-	ratelim_init(&prl, 64);
 	propose_init(&env, &p);
 	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 0);
 	ck_assert_int_eq(af, -1);
@@ -445,14 +463,35 @@ START_TEST(propose_order)
 	ck_assert_msg(strstr(res.error, "key mismatch for known relay") !=
 	    NULL, "%s", res.error);
 
+	/*
+	 * One key, one relay id: a new relay id with this relay's own key,
+	 * or with a key pinned to another relay id, is refused (keyd.8,
+	 * "Handshakes"); the relay the key is pinned to may propose.
+	 */
+	env.own_key = KEY_A;
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 403);
+	ck_assert_int_eq(af, AUTH_FAIL_KEY_MISMATCH);
+	ck_assert_str_eq(res.error, "public_key is this relay's own key");
+	env.own_key = KEY_B;
+	env.key_owner = "relay-other";
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 403);
+	ck_assert_int_eq(af, AUTH_FAIL_KEY_MISMATCH);
+	ck_assert_str_eq(res.error, "public_key is pinned to relay "
+	    "relay-other");
+	env.key_owner = PEER_ID;
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 0);
+	env.own_key = env.key_owner = NULL;
+
 	/* max peers; a suspended row being re-proposed does not count */
 	env.npeers = 2;
 	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 503);
+	ck_assert_uint_eq(res.retry_after, PEER_LIMIT_RETRY_S);
 	entry_init(&e, PEER_SUSPENDED);
 	ck_assert_int_eq(decide(&env, &p, &e, 0, &res, &af), 0);
 	env.npeers = 0;
 	env.nhandshakes = PEER_HANDSHAKES_MAX;
 	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 503);
+	ck_assert_uint_eq(res.retry_after, PEER_HANDSHAKE_MS / 1000);
 	env.nhandshakes = 0;
 
 	/* active or pending: 409 */
@@ -467,29 +506,198 @@ START_TEST(propose_order)
 	ck_assert_uint_eq(res.retry_after, 91);
 	ck_assert_int_eq(af, -1);
 	ck_assert_int_eq(decide(&env, &p, &e, T0, &res, &af), 0);
-	ratelim_clear(&prl);
 }
 END_TEST
 
+/*
+ * Issue 8, findings 1 and 2: a propose is unauthenticated, so nothing is
+ * charged to the relay it names (the de-peering flood charged A's budget
+ * with bodies naming A); handshakes are bounded per source prefix.
+ */
 START_TEST(propose_ratelimit)
 {
 	struct propose_env	 env;
 	struct fed_propose	 p;
 	struct fed_result	 res;
+	struct peer_entry	 e;
 	int			 af, i;
 
 	fedrules_init(&prules);
-	ratelim_init(&prl, 64);
 	propose_init(&env, &p);
-	env.rate_limit = 5;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 0);
+	env.nsrc_handshakes = PEER_HANDSHAKES_SRC;
 	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 429);
 	ck_assert_int_eq(af, PROPOSE_LIMITED);
-	ck_assert_uint_eq(res.retry_after, 60);
-	ck_assert_msg(strstr(res.error, "Per-peer rate limit exceeded") !=
-	    NULL, "%s", res.error);
-	ratelim_clear(&prl);
+	ck_assert_uint_eq(res.retry_after, PEER_HANDSHAKE_MS / 1000);
+	ck_assert_msg(strstr(res.error, "from your address") != NULL, "%s",
+	    res.error);
+	/* the source's own handshake with this relay may be replaced */
+	entry_init(&e, PEER_PENDING);
+	e.flags = PEER_F_INBOUND;
+	ck_assert_int_eq(decide(&env, &p, &e, 0, &res, &af), 409);
+	env.nsrc_handshakes = PEER_HANDSHAKES_SRC - 1;
+	ck_assert_int_eq(decide(&env, &p, NULL, 0, &res, &af), 0);
+}
+END_TEST
+
+START_TEST(budgets)
+{
+	struct budget	 b;
+	uint32_t	 retry;
+	int		 i;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(budget_hit(&b, T0 + i, 20, 60000, &retry), 0);
+	ck_assert_int_eq(budget_hit(&b, T0 + 100, 20, 60000, &retry), -1);
+	ck_assert_uint_eq(retry, 60);
+	ck_assert_int_eq(budget_hit(&b, T0 + 59999, 20, 60000, &retry), -1);
+	ck_assert_uint_eq(retry, 1);
+	ck_assert_int_eq(budget_hit(&b, T0 + 60000, 20, 60000, &retry), 0);
+	/* the clock went back: a new window */
+	for (i = 0; i < 19; i++)
+		ck_assert_int_eq(budget_hit(&b, T0 + 60000, 20, 60000, &retry),
+		    0);
+	ck_assert_int_eq(budget_hit(&b, T0 + 60000, 20, 60000, &retry), -1);
+	ck_assert_int_eq(budget_hit(&b, T0, 20, 60000, &retry), 0);
+}
+END_TEST
+
+/*
+ * A 429 answer to our heartbeat is "limited", not missed, for `suspend
+ * after' rounds in a row; then rounds count as missed again, so a peer
+ * that only answers 429 is still suspended and removed, later.
+ */
+START_TEST(hb_limited)
+{
+	struct peer_entry	 e;
+	uint32_t		 limited = 0;
+	char			 why[128];
+	int			 i, rounds = 0;
+
+	entry_init(&e, PEER_ACTIVE);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(peer_hb_limited(&limited, 3), 0);
+		rounds++;
+	}
+	ck_assert_uint_eq(e.missed, 0);
+	ck_assert_uint_eq(limited, 3);
+	while (e.state != PEER_REMOVED && rounds < 100) {
+		if (peer_hb_limited(&limited, 3))
+			peer_hb_missed(&e, 3, 5, T0 + rounds, "429", why,
+			    sizeof(why));
+		rounds++;
+		if (e.missed == 3)
+			ck_assert_int_eq(e.state, PEER_SUSPENDED);
+	}
+	ck_assert_int_eq(e.state, PEER_REMOVED);
+	ck_assert_int_eq(rounds, 3 + 5);
+}
+END_TEST
+
+/*
+ * Issue 8, finding 3: the endpoint policy, with the URLs a confirm made
+ * relayd fetch.
+ */
+static int
+policy_url(const struct cfg_endpoint *ep, const char *url, char *err,
+    size_t len)
+{
+	struct peer_url	 u;
+
+	ck_assert_int_eq(peer_url_parse(url, &u, err, len), 0);
+	return (ep_check_url(ep, &u, err, len));
+}
+
+START_TEST(endpoint_policy)
+{
+	struct cfg_endpoint	 ep;
+	char			 err[160];
+	static const struct {
+		const char	*url;
+		int		 class;
+	} refused[] = {
+		{ "http://169.254.169.254/latest/meta-data", EP_CLASS_METADATA },
+		{ "http://10.0.0.1:5432/", EP_CLASS_PRIVATE },
+		{ "http://127.0.0.1:8080", EP_CLASS_LOOPBACK },
+		{ "http://[::1]:8080", EP_CLASS_LOOPBACK },
+		{ "http://[::ffff:10.1.2.3]", EP_CLASS_PRIVATE },
+		{ "http://[::ffff:169.254.169.254]", EP_CLASS_METADATA },
+		{ "http://[64:ff9b::a9fe:a9fe]", EP_CLASS_METADATA },
+		{ "http://[2002:7f00:1::]", EP_CLASS_LOOPBACK },
+		{ "http://[fd00:ec2::254]", EP_CLASS_METADATA },
+		{ "http://[fe80::1]", EP_CLASS_LINKLOCAL },
+		{ "http://[fc00::5]", EP_CLASS_PRIVATE },
+		{ "http://172.16.0.1", EP_CLASS_PRIVATE },
+		{ "http://172.31.255.255", EP_CLASS_PRIVATE },
+		{ "http://192.168.1.1", EP_CLASS_PRIVATE },
+		{ "http://100.64.0.1", EP_CLASS_PRIVATE },
+		{ "http://100.100.100.200", EP_CLASS_METADATA },
+		{ "http://169.254.1.1", EP_CLASS_LINKLOCAL },
+		{ "http://0.0.0.0", EP_CLASS_RESERVED },
+		{ "http://224.0.0.1", EP_CLASS_RESERVED },
+		{ "http://255.255.255.255", EP_CLASS_RESERVED },
+		{ "http://[::]", EP_CLASS_RESERVED },
+		{ "http://[ff02::1]", EP_CLASS_RESERVED },
+		{ "http://localhost:8080", -1 },
+	};
+	size_t			 i;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.schemes = EP_SCHEME_HTTP | EP_SCHEME_HTTPS;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_msg(policy_url(&ep, refused[i].url, err,
+		    sizeof(err)) == -1, "%s accepted", refused[i].url);
+		if (refused[i].class >= 0)
+			ck_assert_msg(strstr(err,
+			    ep_class_name(refused[i].class)) != NULL,
+			    "%s: %s", refused[i].url, err);
+	}
+	ck_assert_int_eq(policy_url(&ep, "https://relay.example.com", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "http://8.8.8.8:8080", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "http://172.32.0.1", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "http://[2001:4860::1]", err,
+	    sizeof(err)), 0);
+
+	/* classes the config allows; metadata stays refused */
+	ep.allow = EP_ALLOW_LOOPBACK | EP_ALLOW_PRIVATE;
+	ck_assert_int_eq(policy_url(&ep, "http://127.0.0.1:8080", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "http://localhost:8080", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "http://10.0.0.1:5432/", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep,
+	    "http://169.254.169.254/latest/meta-data", err, sizeof(err)), -1);
+	ep.allow |= EP_ALLOW_METADATA | EP_ALLOW_LINKLOCAL;
+	ck_assert_int_eq(policy_url(&ep,
+	    "http://169.254.169.254/latest/meta-data", err, sizeof(err)), 0);
+	/* reserved is never allowed */
+	ck_assert_int_eq(policy_url(&ep, "http://0.0.0.0", err, sizeof(err)),
+	    -1);
+
+	/* schemes and ports */
+	ep.schemes = EP_SCHEME_HTTPS;
+	ck_assert_int_eq(policy_url(&ep, "http://8.8.8.8", err, sizeof(err)),
+	    -1);
+	ck_assert_msg(strstr(err, "scheme http") != NULL, "%s", err);
+	ck_assert_int_eq(policy_url(&ep, "https://8.8.8.8", err, sizeof(err)),
+	    0);
+	ep.nports = 2;
+	ep.ports[0][0] = ep.ports[0][1] = 443;
+	ep.ports[1][0] = 8000;
+	ep.ports[1][1] = 8999;
+	ck_assert_int_eq(policy_url(&ep, "https://8.8.8.8", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(policy_url(&ep, "https://8.8.8.8:8443", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(policy_url(&ep, "https://8.8.8.8:5432", err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "port 5432") != NULL, "%s", err);
 }
 END_TEST
 
@@ -668,6 +876,9 @@ peerstate_suite(void)
 	tcase_add_test(tc, counting);
 	tcase_add_test(tc, propose_order);
 	tcase_add_test(tc, propose_ratelimit);
+	tcase_add_test(tc, budgets);
+	tcase_add_test(tc, hb_limited);
+	tcase_add_test(tc, endpoint_policy);
 	tcase_add_test(tc, vector_heartbeat);
 	tcase_add_test(tc, vector_challenge);
 	tcase_add_test(tc, metadata);

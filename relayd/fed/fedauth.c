@@ -5,8 +5,12 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/tree.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,11 +26,10 @@
 #include "jcs.h"
 
 #define FEDAUTH_MSG_MAX		(RELAY_ID_MAX + NONCE_MAX + 64)
-#define FEDAUTH_NONCE_MAXLEN	(NONCE_MAX - 1)
 
 static int	 ferr(int, char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
-RB_GENERATE(fedlimit_tree, fedlimit_addr, entry, fedlimit_cmp)
+RB_GENERATE(fedlimit_tree, fedlimit_ent, entry, fedlimit_cmp)
 
 static int
 ferr(int status, char *err, size_t errlen, const char *fmt, ...)
@@ -98,53 +101,6 @@ sig_from_hex(const char *s, struct fedauth_cred *c)
 	return (hex_decode(c->sighex, c->sig, sizeof(c->sig)) == 0);
 }
 
-/* Printable UTF-8 text of 1..max bytes: no control characters. */
-static int
-text_ok(const char *s, size_t max)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, i, k, len;
-	uint32_t		 cp, min;
-
-	len = strlen(s);
-	if (len == 0 || len > max)
-		return (0);
-	for (i = 0; i < len; i += n) {
-		if (p[i] < 0x80) {
-			if (p[i] < 0x20 || p[i] == 0x7f)
-				return (0);
-			n = 1;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = p[i] & 0x1f;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = p[i] & 0x0f;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = p[i] & 0x07;
-			min = 0x10000;
-		} else
-			return (0);
-		if (len - i < n)
-			return (0);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return (0);
-	}
-	return (1);
-}
-
 /*
  * The reference compares the major version it finds with /@(\d+)\./
  * (the first match) to its own; leading zeros do not count, as with
@@ -172,25 +128,6 @@ fedauth_spec_major_ok(const char *s)
 }
 
 /*
- * A handshake nonce goes into "{relay_id}:{nonce}:suite" as text: 1 to
- * 128 printable characters without the template separators ':' and
- * '|' (keyd's rule; the reference only wants it non-empty).
- */
-int
-fedauth_nonce_ok(const char *s)
-{
-	size_t	 i, n;
-
-	n = strnlen(s, FEDAUTH_NONCE_MAXLEN + 1);
-	if (n == 0 || n > FEDAUTH_NONCE_MAXLEN)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ':' || s[i] == '|')
-			return (0);
-	return (1);
-}
-
-/*
  * An endpoint URL a peer advertises: http:// or https://, a host, at
  * most RELAY_URL_MAX - 1 printable characters without spaces (keyd's
  * rule for the endpoints it signs into federation_peers).
@@ -198,10 +135,9 @@ fedauth_nonce_ok(const char *s)
 int
 fedauth_url_ok(const char *s)
 {
-	size_t	 i, n, skip;
+	size_t	 skip;
 
-	n = strnlen(s, RELAY_URL_MAX);
-	if (n >= RELAY_URL_MAX)
+	if (!token_valid(s, RELAY_URL_MAX - 1))
 		return (0);
 	if (strncmp(s, "https://", 8) == 0)
 		skip = 8;
@@ -209,13 +145,8 @@ fedauth_url_ok(const char *s)
 		skip = 7;
 	else
 		return (0);
-	if (s[skip] == '\0' || s[skip] == '/' || s[skip] == '?' ||
-	    s[skip] == '#')
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return (0);
-	return (1);
+	return (!(s[skip] == '\0' || s[skip] == '/' || s[skip] == '?' ||
+	    s[skip] == '#'));
 }
 
 /*
@@ -284,18 +215,18 @@ fedauth_propose(const json_t *b, const char *own, int enabled,
 		    RELAY_URL_MAX - 1));
 	strlcpy(fp->endpoint, json_string_value(url), sizeof(fp->endpoint));
 	if (name != NULL) {
-		if (!json_is_string(name) || !text_ok(json_string_value(name),
-		    RELAY_NAME_MAX - 1))
+		if (!json_is_string(name) || !text_valid(json_string_value(name),
+		    json_string_length(name), RELAY_NAME_MAX - 1))
 			return (ferr(400, err, errlen, "display_name must be "
 			    "text of 1 to %d bytes", RELAY_NAME_MAX - 1));
 		strlcpy(fp->display_name, json_string_value(name),
 		    sizeof(fp->display_name));
 	}
-	if (!json_is_string(nonce) || !fedauth_nonce_ok(
+	if (!json_is_string(nonce) || !nonce_valid(
 	    json_string_value(nonce)))
 		return (ferr(400, err, errlen, "nonce must be 1 to %d "
 		    "printable characters without ':' or '|'",
-		    FEDAUTH_NONCE_MAXLEN));
+		    NONCE_TEXT_MAX));
 	strlcpy(fp->nonce, json_string_value(nonce), sizeof(fp->nonce));
 	return (0);
 }
@@ -672,64 +603,173 @@ fedauth_verify(const json_t *body, const struct fedauth_cred *c,
  */
 
 int
-fedlimit_cmp(const struct fedlimit_addr *a, const struct fedlimit_addr *b)
+fedauth_prefix(const char *addr, char *out, size_t len)
 {
-	return (strcmp(a->addr, b->addr));
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		a4.s_addr &= htonl(0xffffff00);
+	} else if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, a6.s6_addr + 12, sizeof(a4));
+			a4.s_addr &= htonl(0xffffff00);
+		} else {
+			/* /56: seven bytes */
+			memset(a6.s6_addr + 7, 0, sizeof(a6.s6_addr) - 7);
+			inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+			snprintf(out, len, "%s/56", buf);
+			return (0);
+		}
+	} else {
+		strlcpy(out, addr, len);
+		return (-1);
+	}
+	inet_ntop(AF_INET, &a4, buf, sizeof(buf));
+	snprintf(out, len, "%s/24", buf);
+	return (0);
+}
+
+int
+fedlimit_cmp(const struct fedlimit_ent *a, const struct fedlimit_ent *b)
+{
+	return (strcmp(a->key, b->key));
+}
+
+static void
+fedlimit_tab_init(struct fedlimit_tab *t, size_t max, uint32_t limit)
+{
+	RB_INIT(&t->tree);
+	TAILQ_INIT(&t->lru);
+	t->n = 0;
+	t->max = max;
+	t->limit = limit;
+}
+
+static void
+fedlimit_drop(struct fedlimit_tab *t, struct fedlimit_ent *e)
+{
+	RB_REMOVE(fedlimit_tree, &t->tree, e);
+	TAILQ_REMOVE(&t->lru, e, lru);
+	t->n--;
+	free(e);
+}
+
+static void
+fedlimit_tab_clear(struct fedlimit_tab *t)
+{
+	struct fedlimit_ent	*e;
+
+	while ((e = TAILQ_FIRST(&t->lru)) != NULL)
+		fedlimit_drop(t, e);
 }
 
 void
 fedlimit_init(struct fedlimit *l)
 {
 	memset(l, 0, sizeof(*l));
-	RB_INIT(&l->addrs);
+	fedlimit_tab_init(&l->addrs, FEDLIMIT_ADDRS, FEDLIMIT_MAX);
+	fedlimit_tab_init(&l->prefixes, FEDLIMIT_PREFIXES,
+	    FEDLIMIT_PREFIX_MAX);
 }
 
 void
 fedlimit_clear(struct fedlimit *l)
 {
-	struct fedlimit_addr	*a;
+	fedlimit_tab_clear(&l->addrs);
+	fedlimit_tab_clear(&l->prefixes);
+	l->prefix_only = 0;
+}
 
-	while ((a = RB_ROOT(&l->addrs)) != NULL) {
-		RB_REMOVE(fedlimit_tree, &l->addrs, a);
-		free(a);
+static int
+fedlimit_ended(const struct fedlimit_ent *e, int64_t now)
+{
+	return (now < e->start || now - e->start >= FEDLIMIT_WINDOW_MS);
+}
+
+const struct fedlimit_ent *
+fedlimit_find(const struct fedlimit_tab *t, const char *key)
+{
+	struct fedlimit_ent	 k;
+
+	if (strlcpy(k.key, key, sizeof(k.key)) >= sizeof(k.key))
+		return (NULL);
+	return (RB_FIND(fedlimit_tree, (struct fedlimit_tree *)&t->tree, &k));
+}
+
+/*
+ * The entry for key, made if there is room; when the table is full the
+ * least recently used entry goes if its window ended (or always, with
+ * force).  NULL: no room.
+ */
+static struct fedlimit_ent *
+fedlimit_get(struct fedlimit_tab *t, const char *key, int64_t now, int force)
+{
+	struct fedlimit_ent	 k, *e;
+
+	strlcpy(k.key, key, sizeof(k.key));
+	if ((e = RB_FIND(fedlimit_tree, &t->tree, &k)) != NULL) {
+		TAILQ_REMOVE(&t->lru, e, lru);
+		TAILQ_INSERT_TAIL(&t->lru, e, lru);
+		return (e);
 	}
-	l->naddrs = 0;
-	l->overflow = 0;
-	l->window = 0;
+	if (t->n >= t->max) {
+		e = TAILQ_FIRST(&t->lru);
+		if (e == NULL || (!force && !fedlimit_ended(e, now)))
+			return (NULL);
+		fedlimit_drop(t, e);
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return (NULL);
+	memcpy(e->key, k.key, sizeof(e->key));
+	e->start = now;
+	RB_INSERT(fedlimit_tree, &t->tree, e);
+	TAILQ_INSERT_TAIL(&t->lru, e, lru);
+	t->n++;
+	return (e);
+}
+
+/* 0 when e has room; the window restarts when it ended. */
+static int
+fedlimit_room(const struct fedlimit_tab *t, struct fedlimit_ent *e,
+    int64_t now, uint32_t *retry)
+{
+	int64_t	 left;
+
+	if (fedlimit_ended(e, now)) {
+		e->start = now;
+		e->count = 0;
+	}
+	if (e->count < t->limit)
+		return (0);
+	left = e->start + FEDLIMIT_WINDOW_MS - now;
+	*retry = (uint32_t)((left + 999) / 1000);
+	if (*retry == 0)
+		*retry = 1;
+	return (-1);
 }
 
 int
 fedlimit_check(struct fedlimit *l, const char *addr, int64_t now,
     uint32_t *retry)
 {
-	struct fedlimit_addr	 key, *a;
-	uint32_t		*count;
-	int64_t			 left;
+	struct fedlimit_ent	*a, *p;
+	char			 prefix[64];
 
-	/* a new window, or the clock went back: start counting afresh */
-	if (l->window == 0 || now < l->window ||
-	    now - l->window >= FEDLIMIT_WINDOW_MS) {
-		fedlimit_clear(l);
-		l->window = now;
-	}
-	memset(&key, 0, sizeof(key));
-	strlcpy(key.addr, addr, sizeof(key.addr));
-	if ((a = RB_FIND(fedlimit_tree, &l->addrs, &key)) == NULL &&
-	    l->naddrs < FEDLIMIT_ADDRS) {
-		if ((a = calloc(1, sizeof(*a))) != NULL) {
-			strlcpy(a->addr, key.addr, sizeof(a->addr));
-			RB_INSERT(fedlimit_tree, &l->addrs, a);
-			l->naddrs++;
-		}
-	}
-	count = a != NULL ? &a->count : &l->overflow;
-	if (*count >= FEDLIMIT_MAX) {
-		left = l->window + FEDLIMIT_WINDOW_MS - now;
-		*retry = (uint32_t)((left + 999) / 1000);
-		if (*retry == 0)
-			*retry = 1;
+	*retry = 0;
+	fedauth_prefix(addr, prefix, sizeof(prefix));
+	p = fedlimit_get(&l->prefixes, prefix, now, 1);
+	a = fedlimit_get(&l->addrs, addr, now, 0);
+	if (a == NULL)
+		l->prefix_only++;
+	if (a != NULL && fedlimit_room(&l->addrs, a, now, retry) == -1)
 		return (-1);
-	}
-	(*count)++;
+	if (p != NULL && fedlimit_room(&l->prefixes, p, now, retry) == -1)
+		return (-1);
+	if (a != NULL)
+		a->count++;
+	if (p != NULL)
+		p->count++;
 	return (0);
 }

@@ -34,6 +34,7 @@
 #define RELAYD_FEDAUTH_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/tree.h>
 
 #include <stddef.h>
@@ -43,24 +44,35 @@
 
 #include "crypto.h"
 #include "relayd_imsg.h"
+#include "validate.h"
 
 #define FEDAUTH_WINDOW_MS	(5 * 60 * 1000)	/* +-5 minutes */
 #define FEDAUTH_JS_INT_MAX	9007199254740991LL	/* 2^53 - 1 */
 #define FEDAUTH_SPEC_MAJOR	"1"	/* motebit/relay-federation@1.x */
 
 /*
- * The per-IP limit, checked before anything else on every federation
- * route (before authentication, so it is cheap): a fixed window of
- * FEDLIMIT_WINDOW_MS shared by all addresses, at most FEDLIMIT_MAX
- * requests per address and window in each frontend instance (so
- * prefork x FEDLIMIT_MAX per relay).  The address is the TCP peer's;
- * X-Forwarded-For is not believed.  At most FEDLIMIT_ADDRS addresses are
- * counted one by one in a window; further addresses share one counter.
- * The authenticated per-peer limit (`rate limit') is the peer engine's.
+ * The per-IP limit of unauthenticated federation requests: propose,
+ * confirm, the peer list without a peer's signature, and every signed
+ * request whose authentication failed.  A request signed by a peer in
+ * the table is never charged here (the peer engine charges the peer's
+ * own budget), so traffic from its address that it did not send cannot
+ * starve it.  Each address has a fixed window of FEDLIMIT_WINDOW_MS
+ * opened by its first request and at most FEDLIMIT_MAX requests in it,
+ * and so has its prefix (/24 for IPv4, /56 for IPv6; IPv4-mapped
+ * addresses count as IPv4) with FEDLIMIT_PREFIX_MAX; in each frontend
+ * instance.  The address is the TCP peer's; X-Forwarded-For is not
+ * believed.  Both tables are bounded and evict the least recently used
+ * entry whose window has ended; an address that finds its table full of
+ * live windows is counted by its prefix alone (the prefix table evicts
+ * its least recently used entry whatever its window), so a flood of
+ * fresh addresses degrades to prefix limiting, never to refusing
+ * everyone.
  */
 #define FEDLIMIT_MAX		300
+#define FEDLIMIT_PREFIX_MAX	1200
 #define FEDLIMIT_WINDOW_MS	(60 * 1000)
 #define FEDLIMIT_ADDRS		16384
+#define FEDLIMIT_PREFIXES	4096
 
 /* What a signed request is (selects the body's shape). */
 enum fedauth_kind {
@@ -94,7 +106,6 @@ int	 fedauth_propose(const json_t *, const char *, int,
 int	 fedauth_confirm(const json_t *, const char *, int,
 	    struct fed_confirm *, char *, size_t);
 int	 fedauth_spec_major_ok(const char *);
-int	 fedauth_nonce_ok(const char *);
 int	 fedauth_url_ok(const char *);
 
 /*
@@ -130,31 +141,50 @@ int	 fedauth_verify_handshake(const char *, const char *,
 int	 fedauth_verify_get(const char *, const char *, int64_t,
 	    const uint8_t [ED25519_SIG_LEN], const char *);
 
+/*
+ * "192.0.2.0/24" for "192.0.2.77", "2001:db8:0:ff00::/56" for an IPv6
+ * address; 0, or -1 (not an address: the text itself is the key).
+ */
+int	 fedauth_prefix(const char *, char *, size_t);
+
 /* The per-IP limiter. */
-struct fedlimit_addr {
-	RB_ENTRY(fedlimit_addr)	 entry;
+struct fedlimit_ent {
+	RB_ENTRY(fedlimit_ent)	 entry;
+	TAILQ_ENTRY(fedlimit_ent) lru;
+	int64_t			 start;
 	uint32_t		 count;
-	char			 addr[64];
+	char			 key[64];
 };
-RB_HEAD(fedlimit_tree, fedlimit_addr);
-int	 fedlimit_cmp(const struct fedlimit_addr *,
-	    const struct fedlimit_addr *);
-RB_PROTOTYPE(fedlimit_tree, fedlimit_addr, entry, fedlimit_cmp)
+RB_HEAD(fedlimit_tree, fedlimit_ent);
+TAILQ_HEAD(fedlimit_lru, fedlimit_ent);
+int	 fedlimit_cmp(const struct fedlimit_ent *,
+	    const struct fedlimit_ent *);
+RB_PROTOTYPE(fedlimit_tree, fedlimit_ent, entry, fedlimit_cmp)
+
+struct fedlimit_tab {
+	struct fedlimit_tree	 tree;
+	struct fedlimit_lru	 lru;	/* least recently used first */
+	size_t			 n;
+	size_t			 max;
+	uint32_t		 limit;
+};
 
 struct fedlimit {
-	struct fedlimit_tree	 addrs;
-	size_t			 naddrs;
-	uint32_t		 overflow;	/* shared by the rest */
-	int64_t			 window;	/* start (ms), 0: none */
+	struct fedlimit_tab	 addrs;
+	struct fedlimit_tab	 prefixes;
+	uint64_t		 prefix_only;	/* counted by prefix alone */
 };
 
 void	 fedlimit_init(struct fedlimit *);
 void	 fedlimit_clear(struct fedlimit *);
 /*
  * Counts a request from addr at now (ms).  0 when allowed; else -1 with
- * the seconds until the window ends in *retry (at least 1).
+ * the seconds until the window that refused ends in *retry (at least 1).
  */
 int	 fedlimit_check(struct fedlimit *, const char *, int64_t,
 	    uint32_t *);
+/* the entry for a key (address or prefix), or NULL */
+const struct fedlimit_ent *fedlimit_find(const struct fedlimit_tab *,
+	    const char *);
 
 #endif /* RELAYD_FEDAUTH_H */

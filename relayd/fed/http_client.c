@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +48,15 @@ struct hc_req {
 	int			 done;		/* callback delivered */
 	char			 early[160];	/* failed before sending */
 	char			 host[256];
+	/* the request, kept while the host name is resolved */
+	struct peer_url		 url;
+	enum evhttp_cmd_type	 type;
+	char			 uri[RELAY_URL_MAX + 128];
+	char			*body;
+	size_t			 len;
+	struct evdns_getaddrinfo_request *dnsreq;
+	int			 resolving;
+	int			 abandoned;	/* freed when resolution ends */
 };
 
 static struct event_base	*hc_base;
@@ -55,12 +65,22 @@ static SSL_CTX			*hc_ssl;
 static int			 hc_ncerts;
 static char			 hc_cafile[256];
 static char			 hc_desc[384];
+static struct cfg_endpoint	 hc_ep = { EP_SCHEME_HTTP | EP_SCHEME_HTTPS,
+				    0, 0, { { 0, 0 } } };
 
 static void	 hc_done(struct evhttp_request *, void *);
 static void	 hc_error(enum evhttp_request_error, void *);
 static void	 hc_timeout(int, short, void *);
 static void	 hc_free_later(int, short, void *);
 static void	 hc_fail_later(int, short, void *);
+static void	 hc_resolved(int, struct evutil_addrinfo *, void *);
+static struct hc_req *hc_connect(struct hc_req *, const char *);
+
+void
+hc_policy(const struct cfg_endpoint *ep)
+{
+	hc_ep = *ep;
+}
 
 int
 hc_init(struct event_base *base)
@@ -174,23 +194,26 @@ hc_fail_later(int fd, short ev, void *arg)
 	evtimer_del(&hr->deadline);
 	hr->done = 1;
 	hr->cb(&r, hr->arg);
+	free(hr->body);
 	free(hr);
 }
 
+/*
+ * The endpoint policy first: scheme, port and an address literal now,
+ * a host name's address once it is resolved (the connection then goes
+ * to that very address, so what was checked is what is contacted).
+ * Redirects are never followed: a 3xx answer is handed back as it is.
+ */
 static struct hc_req *
 hc_request(enum evhttp_cmd_type type, const struct peer_url *u,
     const char *path, const char *body, size_t len, int timeout_ms,
     hc_cb cb, void *arg)
 {
-	struct hc_req		*hr;
-	struct evhttp_request	*req;
-	struct evkeyvalq	*h;
-	struct bufferevent	*bev = NULL;
-	struct timeval		 tv;
-	SSL			*ssl;
-	X509_VERIFY_PARAM	*vp;
-	char			 uri[RELAY_URL_MAX + 128];
-	char			 corr[UUID_STR_LEN + 1];
+	struct hc_req			*hr;
+	struct evdns_getaddrinfo_request *dr;
+	struct evutil_addrinfo		 hints;
+	struct timeval			 tv;
+	char				 err[160];
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL)
 		fatal("%s", __func__);
@@ -199,8 +222,100 @@ hc_request(enum evhttp_cmd_type type, const struct peer_url *u,
 	hr->start = now_ms();
 	hr->timeout_ms = timeout_ms;
 	hr->tls = u->tls;
+	hr->url = *u;
+	hr->type = type;
 	strlcpy(hr->host, u->host, sizeof(hr->host));
+	snprintf(hr->uri, sizeof(hr->uri), "%s%s", u->path, path);
 	evtimer_assign(&hr->deadline, hc_base, hc_timeout, hr);
+	if (body != NULL) {
+		if ((hr->body = malloc(len > 0 ? len : 1)) == NULL)
+			fatal("%s", __func__);
+		memcpy(hr->body, body, len);
+		hr->len = len;
+	}
+	if (ep_check_url(&hc_ep, u, err, sizeof(err)) == -1)
+		return (hc_fail(hr, err));
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(&hr->deadline, &tv);
+	if (is_ip_literal(u->host))
+		return (hc_connect(hr, u->host));
+	if (hc_dns == NULL)
+		return (hc_fail(hr, "no resolver: peer endpoints must be "
+		    "addresses"));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hr->resolving = 1;
+	/* may call back at once (/etc/hosts): hc_resolved never calls cb */
+	dr = evdns_getaddrinfo(hc_dns, u->host, NULL, &hints, hc_resolved, hr);
+	if (hr->resolving)
+		hr->dnsreq = dr;
+	return (hr);
+}
+
+static void
+hc_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct hc_req		*hr = arg;
+	struct evutil_addrinfo	*ai;
+	char			 addr[INET6_ADDRSTRLEN], err[160];
+	const void		*a;
+
+	hr->resolving = 0;
+	hr->dnsreq = NULL;
+	if (hr->abandoned) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(hr->body);
+		free(hr);
+		return;
+	}
+	if (result != 0 || res == NULL) {
+		snprintf(err, sizeof(err), "cannot resolve %.64s: %.60s",
+		    hr->host, evutil_gai_strerror(result));
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		hc_fail(hr, err);
+		return;
+	}
+	/* the first address is the one contacted */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			break;
+	if (ai == NULL) {
+		evutil_freeaddrinfo(res);
+		hc_fail(hr, "the host name has no IP address");
+		return;
+	}
+	if (ep_check_addr(&hc_ep, ai->ai_addr, err, sizeof(err)) == -1) {
+		evutil_freeaddrinfo(res);
+		hc_fail(hr, err);
+		return;
+	}
+	if (ai->ai_family == AF_INET)
+		a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	else
+		a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+	inet_ntop(ai->ai_family, a, addr, sizeof(addr));
+	evutil_freeaddrinfo(res);
+	hc_connect(hr, addr);
+}
+
+/* The connection to addr (numeric), TLS for the URL's host name. */
+static struct hc_req *
+hc_connect(struct hc_req *hr, const char *addr)
+{
+	const struct peer_url	*u = &hr->url;
+	struct evhttp_request	*req;
+	struct evkeyvalq	*h;
+	struct bufferevent	*bev = NULL;
+	struct timeval		 tv;
+	SSL			*ssl;
+	X509_VERIFY_PARAM	*vp;
+	char			 corr[UUID_STR_LEN + 1];
+	int			 timeout_ms;
 
 	if (u->tls) {
 		if (hc_ncerts == 0)
@@ -228,13 +343,18 @@ hc_request(enum evhttp_cmd_type type, const struct peer_url *u,
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	}
-	hr->evcon = evhttp_connection_base_bufferevent_new(hc_base, hc_dns,
-	    bev, u->host, u->port);
+	/* no resolver here: addr is numeric */
+	hr->evcon = evhttp_connection_base_bufferevent_new(hc_base, NULL,
+	    bev, addr, u->port);
 	if (hr->evcon == NULL) {
 		if (bev != NULL)
 			bufferevent_free(bev);
 		return (hc_fail(hr, "cannot create a connection"));
 	}
+	/* what is left of the deadline */
+	timeout_ms = hr->timeout_ms - (int)(now_ms() - hr->start);
+	if (timeout_ms < 1)
+		timeout_ms = 1;
 	evhttp_connection_set_retries(hr->evcon, 0);
 	evhttp_connection_set_max_body_size(hr->evcon, HC_BODY_MAX);
 	evhttp_connection_set_max_headers_size(hr->evcon, HC_HEADERS_MAX);
@@ -252,13 +372,12 @@ hc_request(enum evhttp_cmd_type type, const struct peer_url *u,
 	evhttp_add_header(h, "Accept", "application/json");
 	evhttp_add_header(h, "Connection", "close");
 	evhttp_add_header(h, "X-Correlation-ID", corr);
-	if (body != NULL) {
+	if (hr->body != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
-		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+		evbuffer_add(evhttp_request_get_output_buffer(req), hr->body,
+		    hr->len);
 	}
-	snprintf(uri, sizeof(uri), "%s%s", u->path, path);
-	evtimer_add(&hr->deadline, &tv);
-	if (evhttp_make_request(hr->evcon, req, type, uri) == -1)
+	if (evhttp_make_request(hr->evcon, req, hr->type, hr->uri) == -1)
 		return (hc_fail(hr, "cannot send the request"));
 	return (hr);
 }
@@ -287,8 +406,15 @@ hc_cancel(struct hc_req *hr)
 	evtimer_del(&hr->deadline);
 	if (evtimer_initialized(&hr->later))
 		evtimer_del(&hr->later);
+	if (hr->resolving) {
+		/* hc_resolved frees it */
+		hr->abandoned = 1;
+		hr->done = 1;
+		return;
+	}
 	if (hr->evcon != NULL)
 		evhttp_connection_free(hr->evcon);
+	free(hr->body);
 	free(hr);
 }
 
@@ -451,6 +577,7 @@ hc_free_later(int fd, short ev, void *arg)
 
 	if (hr->evcon != NULL)
 		evhttp_connection_free(hr->evcon);
+	free(hr->body);
 	free(hr);
 }
 
@@ -473,5 +600,11 @@ hc_timeout(int fd, short ev, void *arg)
 		hr->evcon = NULL;
 	}
 	hr->cb(&r, hr->arg);
+	if (hr->resolving) {
+		/* hc_resolved frees it */
+		hr->abandoned = 1;
+		return;
+	}
+	free(hr->body);
 	free(hr);
 }

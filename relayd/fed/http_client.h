@@ -41,6 +41,15 @@ struct hc_reply {
 
 typedef void	(*hc_cb)(const struct hc_reply *, void *);
 
+/*
+ * The outbound endpoint policy (relayd.conf `endpoint ...'), applied to
+ * every request: scheme and port, then the address (a literal, or what
+ * the host name resolved to), before anything is sent.  A refused
+ * request fails like an unreachable one, with the reason.  Redirects are
+ * not followed (evhttp does not, and nothing here does).
+ */
+void	 hc_policy(const struct cfg_endpoint *);
+
 /* Before the sandbox: CA bundle, resolver.  Returns -1 on no base. */
 int	 hc_init(struct event_base *);
 void	 hc_shutdown(void);

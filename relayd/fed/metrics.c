@@ -43,6 +43,7 @@ static uint64_t		 self_signatures[KEY_KIND_MAX];
 /* Federation checks the rendering process itself made. */
 static uint64_t		 self_auth_failures[AUTH_FAIL_MAX];
 static uint64_t		 self_peer_limited;
+static uint64_t		 self_hs_limited;
 /* Peering: heartbeats, handshakes, peers by state. */
 static uint64_t		 peer_heartbeats[METRICS_HB_MAX];
 static uint64_t		 peer_handshakes[2][METRICS_HS_MAX];
@@ -52,7 +53,8 @@ static const char *const hb_labels[METRICS_HB_MAX] = {
 	[METRICS_HB_SENT] = "sent",
 	[METRICS_HB_ANSWERED] = "answered",
 	[METRICS_HB_MISSED] = "missed",
-	[METRICS_HB_RECEIVED] = "received"
+	[METRICS_HB_RECEIVED] = "received",
+	[METRICS_HB_LIMITED] = "limited"
 };
 static const char *const hs_labels[METRICS_HS_MAX] = {
 	[METRICS_HS_ACTIVE] = "active",
@@ -150,6 +152,12 @@ metrics_peer_limited(void)
 }
 
 void
+metrics_handshake_limited(void)
+{
+	self_hs_limited++;
+}
+
+void
 metrics_heartbeat(int what)
 {
 	if (what >= 0 && what < METRICS_HB_MAX)
@@ -184,6 +192,7 @@ metrics_reset(void)
 	memset(self_signatures, 0, sizeof(self_signatures));
 	memset(self_auth_failures, 0, sizeof(self_auth_failures));
 	self_peer_limited = 0;
+	self_hs_limited = 0;
 	memset(peer_heartbeats, 0, sizeof(peer_heartbeats));
 	memset(peer_handshakes, 0, sizeof(peer_handshakes));
 	memset(peer_states, 0, sizeof(peer_states));
@@ -269,7 +278,9 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 
 	metrics_head(b, "relayd_rate_limited_total", "counter",
 	    "Federation requests refused with 429: per client address "
-	    "(frontends) or per authenticated peer (peer engine).");
+	    "(frontends), per authenticated peer, or by the relay-wide "
+	    "handshake limit and the per-source handshake bound (peer "
+	    "engine).");
 	n = 0;
 	for (i = 0; i < PROC_MAX_INSTANCES; i++)
 		if (fe_reported[i])
@@ -278,6 +289,8 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 	    "%llu\n", (unsigned long long)n);
 	evbuffer_add_printf(b, "relayd_rate_limited_total{scope=\"peer\"} "
 	    "%llu\n", (unsigned long long)self_peer_limited);
+	evbuffer_add_printf(b, "relayd_rate_limited_total{scope=\"handshake\"} "
+	    "%llu\n", (unsigned long long)self_hs_limited);
 
 	metrics_head(b, "relayd_peers", "gauge",
 	    "Peer relays in the peer table, by state.");
@@ -287,7 +300,8 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 
 	metrics_head(b, "relayd_peer_heartbeats_total", "counter",
 	    "Heartbeats: sent to peers, answered with a verified "
-	    "signature, missed, and received from peers.");
+	    "signature, missed, received from peers, and limited (answered "
+	    "429, not counted as missed).");
 	for (k = 0; k < METRICS_HB_MAX; k++)
 		evbuffer_add_printf(b, "relayd_peer_heartbeats_total{"
 		    "result=\"%s\"} %llu\n", hb_labels[k],

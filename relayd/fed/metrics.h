@@ -23,7 +23,8 @@
  * instances, the signatures the peer engine itself asked keyd for, counted
  * with metrics_signature(kind), the federation checks it made itself,
  * counted with metrics_auth_failure(AUTH_FAIL_*) and
- * metrics_peer_limited() (a per-peer 429), queue depths from the frontends' reports
+ * metrics_peer_limited() (a per-peer 429) and metrics_handshake_limited()
+ * (a 429 of the handshake limits), queue depths from the frontends' reports
  * and the peer engine's own channels, PostgreSQL state from ledgerd's
  * IMSG_LDG_STATE, build info) and sends the chunks on iev.
  * metrics_render() is the pure part, for tests.
@@ -32,7 +33,7 @@
  *	relayd_http_requests_total{route,status}	counter
  *	relayd_signatures_total{kind}			counter
  *	relayd_peer_auth_failures_total{reason}		counter
- *	relayd_rate_limited_total{scope="ip"|"peer"}	counter
+ *	relayd_rate_limited_total{scope="ip"|"peer"|"handshake"} counter
  *	relayd_peers{state}				gauge
  *	relayd_peer_heartbeats_total{result}		counter
  *	relayd_peer_handshakes_total{direction,outcome}	counter
@@ -62,6 +63,7 @@ int	 metrics_fe_stats(const struct fe_stats *);
 void	 metrics_signature(int);
 void	 metrics_auth_failure(int);
 void	 metrics_peer_limited(void);
+void	 metrics_handshake_limited(void);
 
 /*
  * Peering, counted by the peer engine (peering.c): heartbeats it sent
@@ -74,6 +76,7 @@ enum metrics_hb {
 	METRICS_HB_ANSWERED,		/* ... answered and verified */
 	METRICS_HB_MISSED,		/* ... failed, timed out, bad answer */
 	METRICS_HB_RECEIVED,		/* inbound, authenticated */
+	METRICS_HB_LIMITED,		/* outbound answered 429, not missed */
 	METRICS_HB_MAX
 };
 enum metrics_hs {

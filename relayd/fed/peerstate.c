@@ -5,8 +5,10 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/tree.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -367,6 +369,19 @@ replay_expire(struct replay *rc, int64_t now)
 }
 
 int
+replay_seen(struct replay *rc, const char *signer, const char *sig,
+    int64_t now)
+{
+	struct replay_ent	 key;
+
+	replay_expire(rc, now);
+	if (snprintf(key.key, sizeof(key.key), "%s\n%s", signer, sig) < 0)
+		return (REPLAY_FULL);
+	return (RB_FIND(replay_tree, &rc->tree, &key) != NULL ? REPLAY_SEEN :
+	    REPLAY_NEW);
+}
+
+int
 replay_check(struct replay *rc, const char *signer, const char *sig,
     int64_t now)
 {
@@ -433,6 +448,22 @@ ratelim_expire(struct ratelim *rl, int64_t now, uint32_t window_ms)
 	}
 }
 
+/* The window that opened first: what a full table lets go of. */
+static void
+ratelim_evict_oldest(struct ratelim *rl)
+{
+	struct ratelim_ent	*e, *old = NULL;
+
+	RB_FOREACH(e, ratelim_tree, &rl->tree)
+		if (old == NULL || e->start < old->start)
+			old = e;
+	if (old != NULL) {
+		RB_REMOVE(ratelim_tree, &rl->tree, old);
+		rl->n--;
+		free(old);
+	}
+}
+
 int
 ratelim_hit(struct ratelim *rl, const char *id, int64_t now, uint32_t limit,
     uint32_t window_ms, uint32_t *retry_after)
@@ -446,8 +477,9 @@ ratelim_hit(struct ratelim *rl, const char *id, int64_t now, uint32_t limit,
 	if ((e = RB_FIND(ratelim_tree, &rl->tree, &key)) == NULL) {
 		if (rl->n >= rl->max)
 			ratelim_expire(rl, now, window_ms);
-		if (rl->n >= rl->max || (e = calloc(1, sizeof(*e))) == NULL) {
-			/* too many relays at once: everyone waits a bit */
+		while (rl->n >= rl->max && rl->n > 0)
+			ratelim_evict_oldest(rl);
+		if (rl->max == 0 || (e = calloc(1, sizeof(*e))) == NULL) {
 			*retry_after = 1;
 			return (-1);
 		}
@@ -467,6 +499,28 @@ ratelim_hit(struct ratelim *rl, const char *id, int64_t now, uint32_t limit,
 		return (-1);
 	}
 	e->count++;
+	return (0);
+}
+
+int
+budget_hit(struct budget *b, int64_t now, uint32_t limit, uint32_t window_ms,
+    uint32_t *retry_after)
+{
+	int64_t	 left;
+
+	*retry_after = 0;
+	if (b->start == 0 || now - b->start >= window_ms || now < b->start) {
+		b->start = now;
+		b->count = 0;
+	}
+	if (b->count >= limit) {
+		left = b->start + window_ms - now;
+		*retry_after = (uint32_t)((left + 999) / 1000);
+		if (*retry_after == 0)
+			*retry_after = 1;
+		return (-1);
+	}
+	b->count++;
 	return (0);
 }
 
@@ -519,6 +573,16 @@ peer_hb_missed(struct peer_entry *e, uint32_t suspend_after,
 }
 
 int
+peer_hb_limited(uint32_t *limited, uint32_t bound)
+{
+	if (*limited < bound) {
+		(*limited)++;
+		return (0);
+	}
+	return (1);
+}
+
+int
 peer_hb_good(struct peer_entry *e, int64_t now, uint32_t rtt_ms,
     char *reason, size_t len)
 {
@@ -561,10 +625,19 @@ peer_counts(const struct peer_entry *e)
 	case PEER_SUSPENDED:
 		return (1);
 	case PEER_PENDING:
+		if (peer_awaiting_us(e))
+			return (0);
 		return ((e->flags & (PEER_F_CONFIRMED | PEER_F_AWAIT_US |
 		    PEER_F_AWAIT_THEM)) != 0);
 	}
 	return (0);
+}
+
+int
+peer_awaiting_us(const struct peer_entry *e)
+{
+	return (e->state == PEER_PENDING && (e->flags & PEER_F_INBOUND) &&
+	    (e->flags & PEER_F_AWAIT_US));
 }
 
 int
@@ -611,17 +684,28 @@ propose_check(const struct propose_env *env, const struct fed_propose *p,
 		*authfail = AUTH_FAIL_POLICY;
 		return (403);
 	}
-	if (ratelim_hit(env->rl, p->relay_id, now, env->rate_limit,
-	    env->rate_window_ms, &retry) == -1) {
-		res->retry_after = retry;
-		*authfail = PROPOSE_LIMITED;
-		snprintf(res->error, sizeof(res->error), "Per-peer rate limit "
-		    "exceeded (peer: %s), retry after %us", p->relay_id, retry);
-		return (429);
-	}
 	if (e != NULL && strcmp(e->public_key, p->public_key) != 0) {
 		snprintf(res->error, sizeof(res->error),
 		    "key mismatch for known relay %s", p->relay_id);
+		*authfail = AUTH_FAIL_KEY_MISMATCH;
+		return (403);
+	}
+	/*
+	 * One key, one relay id: a proposer presenting our own key, or the
+	 * key of another relay we know, would turn our challenge into that
+	 * relay's confirm for a responder that does not bind ids to keys
+	 * (keyd.8, "Handshakes").
+	 */
+	if (env->own_key != NULL && strcmp(p->public_key, env->own_key) == 0) {
+		snprintf(res->error, sizeof(res->error),
+		    "public_key is this relay's own key");
+		*authfail = AUTH_FAIL_KEY_MISMATCH;
+		return (403);
+	}
+	if (env->key_owner != NULL &&
+	    strcmp(env->key_owner, p->relay_id) != 0) {
+		snprintf(res->error, sizeof(res->error),
+		    "public_key is pinned to relay %s", env->key_owner);
 		*authfail = AUTH_FAIL_KEY_MISMATCH;
 		return (403);
 	}
@@ -631,7 +715,17 @@ propose_check(const struct propose_env *env, const struct fed_propose *p,
 	if (n >= env->max_peers) {
 		snprintf(res->error, sizeof(res->error), "Peer limit reached "
 		    "(%u)", env->max_peers);
+		res->retry_after = PEER_LIMIT_RETRY_S;
 		return (503);
+	}
+	if (env->nsrc_handshakes >= PEER_HANDSHAKES_SRC &&
+	    (e == NULL || !peer_unconfirmed(e))) {
+		snprintf(res->error, sizeof(res->error), "too many handshakes "
+		    "in progress from your address (%d)",
+		    PEER_HANDSHAKES_SRC);
+		res->retry_after = PEER_HANDSHAKE_MS / 1000;
+		*authfail = PROPOSE_LIMITED;
+		return (429);
 	}
 	if (env->nhandshakes >= PEER_HANDSHAKES_MAX &&
 	    (e == NULL || !peer_unconfirmed(e))) {
@@ -656,6 +750,200 @@ propose_check(const struct propose_env *env, const struct fed_propose *p,
 		    "removed; re-peering is allowed in %.16s", p->relay_id,
 		    buf);
 		return (429);
+	}
+	return (0);
+}
+
+/*
+ * The endpoint policy.
+ */
+static int
+ep_class4(uint32_t a)
+{
+	uint32_t	 o1 = a >> 24, o2 = (a >> 16) & 0xff;
+
+	if (a == 0xa9fea9fe ||		/* 169.254.169.254 */
+	    a == 0xa9feaa02 ||		/* 169.254.170.2, ECS */
+	    a == 0x646464c8)		/* 100.100.100.200 */
+		return (EP_CLASS_METADATA);
+	if (o1 == 127)
+		return (EP_CLASS_LOOPBACK);
+	if (o1 == 169 && o2 == 254)
+		return (EP_CLASS_LINKLOCAL);
+	if (o1 == 10 || (o1 == 172 && (o2 & 0xf0) == 16) ||
+	    (o1 == 192 && o2 == 168) ||
+	    (o1 == 100 && (o2 & 0xc0) == 64))	/* 100.64/10, CGN */
+		return (EP_CLASS_PRIVATE);
+	if (o1 == 0 || o1 >= 224 ||		/* this net, multicast, 240/4 */
+	    (a & 0xffffff00) == 0xc0000000 ||	/* 192.0.0/24 */
+	    (a & 0xffffff00) == 0xc0000200 ||	/* 192.0.2/24 */
+	    (a & 0xfffe0000) == 0xc6120000 ||	/* 198.18/15 */
+	    (a & 0xffffff00) == 0xc6336400 ||	/* 198.51.100/24 */
+	    (a & 0xffffff00) == 0xcb007100)	/* 203.0.113/24 */
+		return (EP_CLASS_RESERVED);
+	return (EP_CLASS_PUBLIC);
+}
+
+static uint32_t
+be32(const uint8_t *b)
+{
+	return ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3]);
+}
+
+int
+ep_class(const struct sockaddr *sa)
+{
+	static const uint8_t	 zero[12], mapped[12] = { [10] = 0xff,
+				    [11] = 0xff },
+				 nat64[12] = { 0x00, 0x64, 0xff, 0x9b },
+				 ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2,
+				    [14] = 0x02, [15] = 0x54 };
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	const uint8_t			*b;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		return (ep_class4(ntohl(sin->sin_addr.s_addr)));
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		b = sin6->sin6_addr.s6_addr;
+		if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+			return (ep_class4(be32(b + 12)));
+		if (b[0] == 0x20 && b[1] == 0x02)	/* 6to4 */
+			return (ep_class4(be32(b + 2)));
+		if (memcmp(b, zero, 12) == 0) {
+			if (b[12] == 0 && b[13] == 0 && b[14] == 0 &&
+			    b[15] == 1)
+				return (EP_CLASS_LOOPBACK);	/* ::1 */
+			return (EP_CLASS_RESERVED);	/* ::, ::a.b.c.d */
+		}
+		if (memcmp(b, ec2, 16) == 0)
+			return (EP_CLASS_METADATA);
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return (EP_CLASS_LINKLOCAL);	/* fe80::/10 */
+		if ((b[0] & 0xfe) == 0xfc ||		/* fc00::/7 */
+		    (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0))	/* fec0::/10 */
+			return (EP_CLASS_PRIVATE);
+		if (b[0] == 0xff ||			/* multicast */
+		    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d &&
+		    b[3] == 0xb8))			/* 2001:db8::/32 */
+			return (EP_CLASS_RESERVED);
+		return (EP_CLASS_PUBLIC);
+	}
+	return (EP_CLASS_RESERVED);
+}
+
+const char *
+ep_class_name(int c)
+{
+	switch (c) {
+	case EP_CLASS_PUBLIC:
+		return ("public");
+	case EP_CLASS_LOOPBACK:
+		return ("loopback");
+	case EP_CLASS_LINKLOCAL:
+		return ("link-local");
+	case EP_CLASS_PRIVATE:
+		return ("private");
+	case EP_CLASS_METADATA:
+		return ("metadata");
+	}
+	return ("reserved");
+}
+
+static int
+ep_class_allowed(const struct cfg_endpoint *ep, int c)
+{
+	switch (c) {
+	case EP_CLASS_PUBLIC:
+		return (1);
+	case EP_CLASS_LOOPBACK:
+		return ((ep->allow & EP_ALLOW_LOOPBACK) != 0);
+	case EP_CLASS_LINKLOCAL:
+		return ((ep->allow & EP_ALLOW_LINKLOCAL) != 0);
+	case EP_CLASS_PRIVATE:
+		return ((ep->allow & EP_ALLOW_PRIVATE) != 0);
+	case EP_CLASS_METADATA:
+		return ((ep->allow & EP_ALLOW_METADATA) != 0);
+	}
+	return (0);
+}
+
+int
+ep_check_addr(const struct cfg_endpoint *ep, const struct sockaddr *sa,
+    char *err, size_t errlen)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 buf[INET6_ADDRSTRLEN];
+	int				 c;
+
+	c = ep_class(sa);
+	if (ep_class_allowed(ep, c))
+		return (0);
+	buf[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+	} else if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+	}
+	if (c == EP_CLASS_RESERVED)
+		snprintf(err, errlen, "endpoint address %s is reserved and "
+		    "never contacted", buf);
+	else
+		snprintf(err, errlen, "endpoint address %s is %s; refused by "
+		    "the endpoint policy (endpoint allow %s)", buf,
+		    ep_class_name(c), ep_class_name(c));
+	return (-1);
+}
+
+int
+ep_check_url(const struct cfg_endpoint *ep, const struct peer_url *u,
+    char *err, size_t errlen)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	uint32_t		 i;
+
+	if (!(ep->schemes & (u->tls ? EP_SCHEME_HTTPS : EP_SCHEME_HTTP))) {
+		snprintf(err, errlen, "endpoint scheme %s is refused by the "
+		    "endpoint policy", u->tls ? "https" : "http");
+		return (-1);
+	}
+	for (i = 0; i < ep->nports && i < EP_PORTS_MAX; i++)
+		if (u->port >= ep->ports[i][0] && u->port <= ep->ports[i][1])
+			break;
+	if (ep->nports > 0 && i == ep->nports) {
+		snprintf(err, errlen, "endpoint port %u is refused by the "
+		    "endpoint policy", u->port);
+		return (-1);
+	}
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, u->host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return (ep_check_addr(ep, (struct sockaddr *)&sin, err,
+		    errlen));
+	}
+	if (inet_pton(AF_INET6, u->host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		return (ep_check_addr(ep, (struct sockaddr *)&sin6, err,
+		    errlen));
+	}
+	if (strcmp(u->host, "localhost") == 0 ||
+	    (strlen(u->host) > 10 && strcmp(u->host + strlen(u->host) - 10,
+	    ".localhost") == 0)) {
+		if (ep->allow & EP_ALLOW_LOOPBACK)
+			return (0);
+		snprintf(err, errlen, "endpoint host %s is loopback; refused "
+		    "by the endpoint policy (endpoint allow loopback)",
+		    u->host);
+		return (-1);
 	}
 	return (0);
 }
@@ -787,61 +1075,6 @@ metadata_verify(const json_t *o, const char *id, const char *pubhex,
 	}
 	*fee_ppm = (uint32_t)(rate * 1000000.0 + 0.5);
 	return (0);
-}
-
-/* Length of the valid UTF-8 character at s (1..4), or 0. */
-static size_t
-utf8_char(const unsigned char *s)
-{
-	size_t		 n, i;
-	uint32_t	 c;
-
-	if (s[0] < 0x80)
-		return (1);
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, c = s[0] & 0x07;
-	else
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return (0);
-	return (n);
-}
-
-void
-text_clean(char *str)
-{
-	unsigned char	*s = (unsigned char *)str;
-	size_t		 n, i, len;
-
-	len = strlen(str);
-	for (i = 0; i < len; i += n) {
-		if ((n = utf8_char(s + i)) == 0) {
-			/* a character cut short at the very end goes */
-			if (s[i] >= 0xc2 && s[i] <= 0xf4 && len - i < 4) {
-				for (n = 1; i + n < len &&
-				    (s[i + n] & 0xc0) == 0x80; n++)
-					;
-				if (i + n == len) {
-					s[i] = '\0';
-					return;
-				}
-			}
-			s[i] = '?';
-			n = 1;
-		} else if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))
-			s[i] = '?';
-	}
 }
 
 void

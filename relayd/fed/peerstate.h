@@ -19,13 +19,19 @@
 #include <jansson.h>
 
 #include "relayd_imsg.h"
+#include "validate.h"
 
 #define PEER_REPLAY_MS		(10 * 60 * 1000)	/* replay cache */
 #define PEER_REPLAY_MAX		65536	/* entries; full: 503 */
 #define PEER_COOLDOWN_MS	(5 * 60 * 1000)	/* after a removal */
 #define PEER_HANDSHAKE_MS	(60 * 1000)	/* unconfirmed inbound */
 #define PEER_HANDSHAKES_MAX	32	/* unconfirmed at a time */
+#define PEER_HANDSHAKES_SRC	4	/* ... from one source prefix */
+#define PEER_PENDING_SRC	4	/* awaiting the operator, per prefix */
 #define PEER_RATELIM_MAX	4096	/* keys tracked */
+#define PEER_FETCH_MAX		4	/* outbound fetches per claimed */
+#define PEER_FETCH_WINDOW_MS	(60 * 1000)	/* relay and minute */
+#define PEER_LIMIT_RETRY_S	300	/* Retry-After: max peers reached */
 #define PEER_CLOCK_SKEW_MS	(5 * 60 * 1000)	/* +-5 minutes */
 #define PEER_SPEC_MAJOR		1
 
@@ -100,14 +106,31 @@ struct replay {
 #define REPLAY_FULL	(-1)
 void	 replay_init(struct replay *, size_t);
 int	 replay_check(struct replay *, const char *, const char *, int64_t);
+/* the same lookup without remembering the pair */
+int	 replay_seen(struct replay *, const char *, const char *, int64_t);
 void	 replay_expire(struct replay *, int64_t);
 void	 replay_clear(struct replay *);
 
 /*
- * The per-peer rate limiter: a fixed window per key (the authenticated
- * relay id, or the relay id in the body of propose and confirm), opened
- * by the first request and closed window_ms later, as the reference
- * does.
+ * One fixed-window budget: opened by the first hit and closed window_ms
+ * later, as the reference's limiter does.  Every peer row has one for
+ * its authenticated requests (reserved: nobody else can charge or evict
+ * it); the peer engine has one relay-wide for unauthenticated peering
+ * requests (`handshake limit').  0 allowed; -1 spent, with the seconds
+ * until the window closes (at least 1).
+ */
+struct budget {
+	int64_t		 start;
+	uint32_t	 count;
+};
+int	 budget_hit(struct budget *, int64_t, uint32_t, uint32_t,
+	    uint32_t *);
+
+/*
+ * A keyed rate limiter: a fixed window per key (the peer engine keys
+ * outbound fetches by the relay they are for).  The table holds at most
+ * max keys; when it is full, expired windows go first, then the oldest
+ * window, so a flood of new keys never locks out anyone for good.
  */
 struct ratelim_ent {
 	RB_ENTRY(ratelim_ent)	 entry;
@@ -138,35 +161,52 @@ int	 peer_hb_missed(struct peer_entry *, uint32_t, uint32_t, int64_t,
 	    const char *, char *, size_t);
 /* an outbound round succeeded: missed = 0, active, RTT */
 int	 peer_hb_good(struct peer_entry *, int64_t, uint32_t, char *, size_t);
+/*
+ * An outbound round answered 429: the peer is alive but limits us.
+ * Such a round is "limited", neither good nor missed, while *limited
+ * (the rounds limited in a row) is below bound; returns 1 when this
+ * round must count as missed after all.
+ */
+int	 peer_hb_limited(uint32_t *, uint32_t);
 /* a valid inbound heartbeat: missed = 0, active, agent count */
 int	 peer_hb_inbound(struct peer_entry *, int64_t, int64_t, char *,
 	    size_t);
-/* counts toward `max peers': active, suspended, confirmed pending */
+/*
+ * counts toward `max peers': active, suspended, and pending rows that
+ * are ours (proposed by our operator) or being activated; not inbound
+ * requests awaiting our operator (`max pending' bounds those)
+ */
 int	 peer_counts(const struct peer_entry *);
 /* an inbound handshake not yet confirmed */
 int	 peer_unconfirmed(const struct peer_entry *);
+/* an inbound request confirmed and awaiting our operator */
+int	 peer_awaiting_us(const struct peer_entry *);
 
 /*
  * The decision on an inbound propose, in the reference's order with
  * relayd's additions: self-propose 400, federation disabled 403, spec
- * major version 403, block list and blocked rows 403, rate limit 429,
- * pinned key 403, max peers and handshakes in progress 503, an active or
- * pending row 409, the cool-down after a removal 429.  Returns 0 when
- * the propose may proceed, else the HTTP status with res filled
- * (error, retry_after) and *authfail set to an AUTH_FAIL_*, to
- * PROPOSE_LIMITED when the rate limiter refused, or to -1.
+ * major version 403, block list and blocked rows 403, pinned key 403,
+ * max peers 503, handshakes from the same source prefix 429, handshakes
+ * in progress 503, an active or pending row 409, the cool-down after a
+ * removal 429.  Every 503 and 429 carries retry_after.  The relay-wide
+ * `handshake limit' is charged before (the proposed id is not
+ * authenticated, so nothing is charged to it).  Returns 0 when the
+ * propose may proceed, else the HTTP status with res filled (error,
+ * retry_after) and *authfail set to an AUTH_FAIL_*, to PROPOSE_LIMITED
+ * when a limit refused, or to -1.
  */
 #define PROPOSE_LIMITED	AUTH_FAIL_MAX
 struct propose_env {
 	const char		*own_id;
+	const char		*own_key;	/* this relay's public key, hex */
+	const char		*key_owner;	/* another relay id pinned to */
+						/* the proposed key, or NULL */
 	int			 enabled;	/* federation enabled */
 	const struct fedrules	*rules;
 	uint32_t		 max_peers;
 	uint32_t		 npeers;	/* peer_counts() rows */
 	uint32_t		 nhandshakes;	/* peer_unconfirmed() rows */
-	struct ratelim		*rl;
-	uint32_t		 rate_limit;
-	uint32_t		 rate_window_ms;
+	uint32_t		 nsrc_handshakes;	/* ... from its prefix */
 };
 struct propose_old {
 	const struct peer_entry	*e;	/* NULL: unknown relay */
@@ -197,15 +237,34 @@ int	 challenge_verify(const char *, const char *, const char *,
 	    const char *);
 int	 metadata_verify(const json_t *, const char *, const char *,
 	    uint32_t *, char *, size_t);
+/*
+ * The outbound endpoint policy (struct cfg_endpoint).  ep_class names
+ * what an address is; public addresses are always allowed, reserved
+ * ones (unspecified, multicast, broadcast, documentation, IPv4-
+ * compatible IPv6) never, the others only when the config allows their
+ * class.  IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 addresses are
+ * judged by the IPv4 address inside.
+ */
+#define EP_CLASS_PUBLIC		0
+#define EP_CLASS_LOOPBACK	1
+#define EP_CLASS_LINKLOCAL	2
+#define EP_CLASS_PRIVATE	3
+#define EP_CLASS_METADATA	4
+#define EP_CLASS_RESERVED	5
+struct sockaddr;
+int	 ep_class(const struct sockaddr *);
+const char *ep_class_name(int);
+/* scheme, port and, for an address literal, its class: 0 or -1 + err */
+int	 ep_check_url(const struct cfg_endpoint *, const struct peer_url *,
+	    char *, size_t);
+/* one resolved address: 0 or -1 + err */
+int	 ep_check_addr(const struct cfg_endpoint *, const struct sockaddr *,
+	    char *, size_t);
+
 /* 1 when s is 128 lowercase hex digits */
 int	 sighex_valid(const char *);
 
-/*
- * Makes s fit for a text column and a terminal, in place: invalid UTF-8
- * and control characters become '?', a multibyte character cut short at
- * the end (by a bounded copy) is dropped.
- */
-void	 text_clean(char *);
+/* text_clean(): common/validate.h */
 
 /* "12.3s", "250ms" */
 void	 fmt_ms(int64_t, char *, size_t);

@@ -15,7 +15,6 @@
  * what must be signed (the propose challenge, the heartbeat response).
  *
  * Order of checks, every signed POST:
- *	per-IP limit				429 + Retry-After
  *	federation disabled (accepted only)	403
  *	X-Relay-* headers malformed		400
  *	body fields (fedauth_parse)		400
@@ -23,9 +22,15 @@
  *	signer not in the peer table		403
  *	legacy removal from a remove-v2 peer	403
  *	signature				403
- *	peer engine: replay 409, per-peer limit 429, state (404 for a
- *	heartbeat from a relay that is not active or suspended, as the
- *	reference, whose peers learn of their removal that way)
+ *	peer engine: replay 409, the peer's own budget 429, state (404
+ *	for a heartbeat from a relay that is not active or suspended, as
+ *	the reference, whose peers learn of their removal that way)
+ * Each refusal above is first charged to the per-IP limit, which turns
+ * it into 429 + Retry-After once the address or its prefix is over;
+ * a request whose signature verified is never charged there, so that
+ * others' traffic from a peer's address cannot starve the peer.
+ * Propose, confirm and an unsigned peer list are charged before
+ * anything else.  Every 503 carries Retry-After.
  */
 #include "config.h"
 
@@ -39,6 +44,7 @@
 #include <arpa/inet.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +66,7 @@
 #define FE_FED_WAIT_MAX		1024	/* requests waiting, then 503 */
 #define FE_PEERS_MAX		65536	/* rows in the table copy */
 #define FE_FED_PEERS_PATH	"/federation/v1/peers"
-#define FE_FED_LIST_MAX		256	/* federation_peers (keyd's bound) */
+#define FE_FED_RETRY_S		5	/* Retry-After of our own 503s */
 
 struct fe_peer {
 	RB_ENTRY(fe_peer)	 entry;
@@ -75,7 +81,6 @@ struct fe_fedq {
 	uint32_t		 signid;	/* keyd's; 0 before */
 	int			 kind;		/* KEY_KIND_* asked for */
 	int			 status;	/* the peer engine's */
-	int64_t			 timestamp;	/* heartbeat response */
 	char			 proposer[RELAY_ID_MAX];
 	char			 pnonce[NONCE_MAX];	/* proposer's */
 	char			 rnonce[NONCE_MAX];	/* ours, responder */
@@ -94,6 +99,11 @@ static int64_t			(*fe_clock)(void) = now_ms;
 static int			 fe_trust_loopback = 1;
 
 static void	 fe_fed_timeout(struct http_req *);
+static void	 fe_fed_unavail(struct http_req *, uint32_t, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+static int	 fe_fed_refuse(struct http_req *, const char *, int,
+		    const char *, ...)
+		    __attribute__((__format__ (printf, 4, 5)));
 
 static int
 fe_peer_cmp(const struct fe_peer *a, const struct fe_peer *b)
@@ -220,30 +230,29 @@ fe_peer_active(void)
 }
 
 /*
- * motebit.json's federation_peers: [{relay_id, endpoint_url}] of the
- * active peers, in relay id order, at most FE_FED_LIST_MAX, endpoints
- * that keyd would refuse left out.
+ * motebit.json's federation_peers: {relay_id, endpoint_url} of the active
+ * peers, in relay id order, at most max, endpoints that keyd would refuse
+ * left out.  Returns how many were written to out.
  */
-json_t *
-fe_peer_list(void)
+size_t
+fe_peer_list(struct key_peer *out, size_t max)
 {
 	struct fe_peer	*p;
-	json_t		*a, *o;
 	size_t		 n = 0;
 
-	if ((a = json_array()) == NULL)
-		fatalx("%s: json_array", __func__);
 	RB_FOREACH(p, fe_peer_tree, &fe_peers) {
 		if (p->e.state != PEER_ACTIVE || !fedauth_url_ok(p->e.endpoint))
 			continue;
-		if (n++ >= FE_FED_LIST_MAX)
+		if (n >= max)
 			break;
-		if ((o = json_pack("{s:s, s:s}", "relay_id", p->e.relay_id,
-		    "endpoint_url", p->e.endpoint)) == NULL ||
-		    json_array_append_new(a, o) == -1)
-			fatalx("%s: json", __func__);
+		memset(&out[n], 0, sizeof(out[n]));
+		strlcpy(out[n].relay_id, p->e.relay_id,
+		    sizeof(out[n].relay_id));
+		strlcpy(out[n].endpoint_url, p->e.endpoint,
+		    sizeof(out[n].endpoint_url));
+		n++;
 	}
-	return (a);
+	return (n);
 }
 
 static const char *
@@ -380,6 +389,42 @@ fe_fed_limit(struct http_req *hr, const char *addr)
 	return (-1);
 }
 
+/* 503 with Retry-After. */
+static void
+fe_fed_unavail(struct http_req *hr, uint32_t secs, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[16], msg[256];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(buf, sizeof(buf), "%u", secs > 0 ? secs : 1);
+	http_header(hr, "Retry-After", buf);
+	http_error(hr, 503, "%s", msg);
+}
+
+/*
+ * An unauthenticated request is refused: charged to the per-IP limit,
+ * it is answered 429 once the address or its prefix is over, else with
+ * status.  Returns -1 (answered).
+ */
+static int
+fe_fed_refuse(struct http_req *hr, const char *addr, int status,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[256];
+
+	if (fe_fed_limit(hr, addr) == -1)
+		return (-1);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_error(hr, status, "%s", msg);
+	return (-1);
+}
+
 /* A request header sent at most once; *dup is set if it is repeated. */
 static const char *
 fe_fed_header(struct http_req *hr, const char *name, int *dup)
@@ -399,9 +444,9 @@ fe_fed_header(struct http_req *hr, const char *name, int *dup)
 	return (v);
 }
 
-/* X-Relay-* credentials: 0 none, 1 parsed, -1 answered 400. */
+/* X-Relay-* credentials: 0 none, 1 parsed, -1 answered 400 (or 429). */
 static int
-fe_fed_headers(struct http_req *hr, struct fedauth_cred *c)
+fe_fed_headers(struct http_req *hr, const char *addr, struct fedauth_cred *c)
 {
 	const char	*id, *ts, *sig;
 	char		 err[128];
@@ -410,12 +455,11 @@ fe_fed_headers(struct http_req *hr, struct fedauth_cred *c)
 	id = fe_fed_header(hr, "X-Relay-Id", &dup);
 	ts = fe_fed_header(hr, "X-Relay-Timestamp", &dup);
 	sig = fe_fed_header(hr, "X-Relay-Signature", &dup);
-	if (dup) {
-		http_error(hr, 400, "X-Relay-* headers must not repeat");
-		return (-1);
-	}
+	if (dup)
+		return (fe_fed_refuse(hr, addr, 400, "X-Relay-* headers must "
+		    "not repeat"));
 	if ((r = fedauth_headers(id, ts, sig, c, err, sizeof(err))) == -1)
-		http_error(hr, 400, "%s", err);
+		return (fe_fed_refuse(hr, addr, 400, "%s", err));
 	return (r);
 }
 
@@ -439,7 +483,11 @@ fe_fed_hdr(struct fed_hdr *h, const char *addr, const struct fedauth_cred *c)
 	}
 }
 
-/* Hands a request to the peer engine and parks it; takes q. */
+/*
+ * Hands a request to the peer engine and parks it; takes q.
+ * Unauthenticated requests (propose, confirm) may take only half of the
+ * waiting slots, so that they cannot crowd out peers' requests.
+ */
 static void
 fe_fed_send(struct http_req *hr, struct fe_fedq *q, uint32_t type,
     const void *data, size_t len)
@@ -447,20 +495,23 @@ fe_fed_send(struct http_req *hr, struct fe_fedq *q, uint32_t type,
 	struct http_req	*w;
 	struct iovec	 iov;
 	size_t		 n = 0;
+	int		 authed;
 
+	authed = type != IMSG_FED_PROPOSE && type != IMSG_FED_CONFIRM;
 	TAILQ_FOREACH(w, &fe_fedwait, wentry)
 		n++;
-	if (n >= FE_FED_WAIT_MAX) {
+	if (n >= FE_FED_WAIT_MAX || (!authed && n >= FE_FED_WAIT_MAX / 2)) {
 		free(q);
-		http_error(hr, 503, "too many federation requests in "
-		    "progress");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "too many federation "
+		    "requests in progress");
 		return;
 	}
 	iov.iov_base = (void *)data;
 	iov.iov_len = len;
 	if (fe->send(PROC_PEER, type, &iov, 1) == -1) {
 		free(q);
-		http_error(hr, 503, "peer engine not connected");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "peer engine not "
+		    "connected");
 		return;
 	}
 	http_wait(hr, &fe_fedwait, FE_FED_TIMEOUT_MS, fe_fed_timeout, q);
@@ -475,9 +526,11 @@ fe_fed_timeout(struct http_req *hr)
 	free(q);
 	hr->arg = NULL;
 	if (signing)
-		http_error(hr, 503, "signing service did not answer");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "signing service did not "
+		    "answer");
 	else
-		http_error(hr, 503, "peer engine did not answer");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "peer engine did not "
+		    "answer");
 }
 
 static struct fe_fedq *
@@ -495,14 +548,18 @@ fe_fedq_new(int route)
  * Handlers.
  */
 
-/* Per-IP limit and the client's address; -1 when answered. */
+/*
+ * The client's address; with charge (unauthenticated routes), the per-IP
+ * limit too.  -1 when answered.
+ */
 static int
-fe_fed_begin(struct http_req *hr, char *addr, size_t len, int *loopback)
+fe_fed_begin(struct http_req *hr, char *addr, size_t len, int *loopback,
+    int charge)
 {
 	int	 lo;
 
 	fe_fed_addr(hr, addr, len, loopback != NULL ? loopback : &lo);
-	return (fe_fed_limit(hr, addr));
+	return (charge ? fe_fed_limit(hr, addr) : 0);
 }
 
 void
@@ -513,7 +570,7 @@ fe_fed_propose(struct http_req *hr)
 	char			 addr[64], err[160];
 	int			 status;
 
-	if (fe_fed_begin(hr, addr, sizeof(addr), NULL) == -1)
+	if (fe_fed_begin(hr, addr, sizeof(addr), NULL, 1) == -1)
 		return;
 	if ((status = fedauth_propose(hr->body, fe->id.relay_id,
 	    fe->conf.fed_enable, &fp, err, sizeof(err))) != 0) {
@@ -539,7 +596,7 @@ fe_fed_confirm(struct http_req *hr)
 	char			 addr[64], err[160];
 	int			 status;
 
-	if (fe_fed_begin(hr, addr, sizeof(addr), NULL) == -1)
+	if (fe_fed_begin(hr, addr, sizeof(addr), NULL, 1) == -1)
 		return;
 	if ((status = fedauth_confirm(hr->body, fe->id.relay_id,
 	    fe->conf.fed_enable, &fc, err, sizeof(err))) != 0) {
@@ -564,40 +621,38 @@ fe_fed_auth(struct http_req *hr, enum fedauth_kind kind, const char *addr,
 	const struct peer_entry	*pe;
 	char			 err[160];
 
-	if (fe_fed_headers(hr, c) == -1)
+	if (fe_fed_headers(hr, addr, c) == -1)
 		return (-1);
 	if (fedauth_parse(kind, hr->body, fe->id.relay_id, c, err,
-	    sizeof(err)) == -1) {
-		http_error(hr, 400, "%s", err);
-		return (-1);
-	}
+	    sizeof(err)) == -1)
+		return (fe_fed_refuse(hr, addr, 400, "%s", err));
 	if (c->style != FEDAUTH_BAREID &&
 	    !fedauth_fresh(c->timestamp, fe_clock())) {
 		fe_fed_authfail(AUTH_FAIL_TIMESTAMP);
-		http_error(hr, 400, "timestamp is more than %d minutes away "
-		    "from this relay's clock", FEDAUTH_WINDOW_MS / 60000);
-		return (-1);
+		return (fe_fed_refuse(hr, addr, 400, "timestamp is more than "
+		    "%d minutes away from this relay's clock",
+		    FEDAUTH_WINDOW_MS / 60000));
 	}
 	if ((pe = fe_peer_find(c->signer)) == NULL) {
 		fe_fed_authfail(AUTH_FAIL_UNKNOWN_PEER);
 		log_debug("federation request from %s: unknown relay %s",
 		    addr, c->signer);
-		http_error(hr, 403, "unknown relay %s", c->signer);
-		return (-1);
+		return (fe_fed_refuse(hr, addr, 403, "unknown relay %s",
+		    c->signer));
 	}
 	if (c->style == FEDAUTH_BAREID &&
 	    (pe->extensions & PEER_EXT_REMOVE_V2)) {
 		fe_fed_authfail(AUTH_FAIL_POLICY);
-		http_error(hr, 403, "relay %s speaks remove-v2: an "
-		    "untimestamped removal is refused", c->signer);
-		return (-1);
+		return (fe_fed_refuse(hr, addr, 403, "relay %s speaks "
+		    "remove-v2: an untimestamped removal is refused",
+		    c->signer));
 	}
 	if (fedauth_verify(hr->body, c, pe->public_key) == -1) {
 		fe_fed_authfail(AUTH_FAIL_BAD_SIGNATURE);
 		log_info("federation request from %s: bad signature for "
 		    "relay %s", addr, c->signer);
-		http_error(hr, 403, "signature verification failed");
-		return (-1);
+		return (fe_fed_refuse(hr, addr, 403, "signature verification "
+		    "failed"));
 	}
 	return (0);
 }
@@ -610,14 +665,15 @@ fe_fed_heartbeat(struct http_req *hr)
 	struct fe_fedq		*q;
 	char			 addr[64];
 
-	if (fe_fed_begin(hr, addr, sizeof(addr), NULL) == -1)
+	if (fe_fed_begin(hr, addr, sizeof(addr), NULL, 0) == -1)
 		return;
 	if (fe_fed_auth(hr, FEDAUTH_HEARTBEAT, addr, &c) == -1)
 		return;
 	/* the answer is our own heartbeat, with our agent count */
 	if (!fe->have_ldg || fe->ldg.agent_count < 0 ||
 	    fe->ldg.agent_count > FEDAUTH_JS_INT_MAX) {
-		http_error(hr, 503, "agent count not known yet");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "agent count not known "
+		    "yet");
 		return;
 	}
 	memset(&fh, 0, sizeof(fh));
@@ -638,10 +694,11 @@ fe_fed_signed(struct http_req *hr, enum fedauth_kind kind, int route,
 	struct fe_fedq		*q;
 	char			 addr[64];
 
-	if (fe_fed_begin(hr, addr, sizeof(addr), NULL) == -1)
+	if (fe_fed_begin(hr, addr, sizeof(addr), NULL, 0) == -1)
 		return;
 	if (kind == FEDAUTH_ACCEPTED && !fe->conf.fed_enable) {
-		http_error(hr, 403, "Federation is disabled on this relay");
+		fe_fed_refuse(hr, addr, 403, "Federation is disabled on this "
+		    "relay");
 		return;
 	}
 	if (fe_fed_auth(hr, kind, addr, &c) == -1)
@@ -684,35 +741,41 @@ fe_fed_peers(struct http_req *hr)
 	char			 addr[64];
 	int			 loopback, r;
 
-	if (fe_fed_begin(hr, addr, sizeof(addr), &loopback) == -1)
+	if (fe_fed_begin(hr, addr, sizeof(addr), &loopback, 0) == -1)
 		return;
-	if (!fe->conf.fed_peers_public && !(loopback && fe_trust_loopback)) {
-		if ((r = fe_fed_headers(hr, &c)) == -1)
+	if (fe->conf.fed_peers_public || (loopback && fe_trust_loopback)) {
+		/* unauthenticated: charged */
+		if (fe_fed_limit(hr, addr) == -1)
+			return;
+	} else {
+		if ((r = fe_fed_headers(hr, addr, &c)) == -1)
 			return;
 		if (r == 0) {
-			http_error(hr, 403, "the peer list is served to "
-			    "loopback clients and authenticated peers only");
+			fe_fed_refuse(hr, addr, 403, "the peer list is served "
+			    "to loopback clients and authenticated peers "
+			    "only");
 			return;
 		}
 		if (!fedauth_fresh(c.timestamp, fe_clock())) {
 			fe_fed_authfail(AUTH_FAIL_TIMESTAMP);
-			http_error(hr, 400, "X-Relay-Timestamp is more than "
-			    "%d minutes away from this relay's clock",
-			    FEDAUTH_WINDOW_MS / 60000);
+			fe_fed_refuse(hr, addr, 400, "X-Relay-Timestamp is "
+			    "more than %d minutes away from this relay's "
+			    "clock", FEDAUTH_WINDOW_MS / 60000);
 			return;
 		}
 		if ((pe = fe_peer_find(c.signer)) == NULL ||
 		    (pe->state != PEER_ACTIVE &&
 		    pe->state != PEER_SUSPENDED)) {
 			fe_fed_authfail(AUTH_FAIL_UNKNOWN_PEER);
-			http_error(hr, 403, "relay %s is not a peer",
+			fe_fed_refuse(hr, addr, 403, "relay %s is not a peer",
 			    c.signer);
 			return;
 		}
 		if (fedauth_verify_get("GET", FE_FED_PEERS_PATH, c.timestamp,
 		    c.sig, pe->public_key) == -1) {
 			fe_fed_authfail(AUTH_FAIL_BAD_SIGNATURE);
-			http_error(hr, 403, "signature verification failed");
+			fe_fed_refuse(hr, addr, 403, "signature verification "
+			    "failed");
 			return;
 		}
 	}
@@ -743,14 +806,15 @@ fe_fed_sign(struct http_req *hr, struct fe_fedq *q)
 	} else {
 		type = IMSG_KEY_SIGN_HBRESP;
 		q->kind = KEY_KIND_HBRESP;
-		req.timestamp = q->timestamp = fe_clock();
+		/* keyd stamps it with its own clock (resp->timestamp) */
 	}
 	iov.iov_base = &req;
 	iov.iov_len = sizeof(req);
 	if (fe->send(PROC_KEYD, type, &iov, 1) == -1) {
 		free(q);
 		hr->arg = NULL;
-		http_error(hr, 503, "signing service unavailable");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "signing service "
+		    "unavailable");
 		return;
 	}
 	fe->stats.signatures[q->kind]++;
@@ -796,9 +860,10 @@ fe_fed_result(const struct fed_result *res)
 	if (status >= 300) {
 		free(q);
 		hr->arg = NULL;
-		if (status == 429) {
-			snprintf(buf, sizeof(buf), "%u",
-			    res->retry_after > 0 ? res->retry_after : 1);
+		if (status == 429 || status == 503) {
+			snprintf(buf, sizeof(buf), "%u", res->retry_after > 0 ?
+			    res->retry_after : status == 429 ? 1 :
+			    FE_FED_RETRY_S);
 			http_header(hr, "Retry-After", buf);
 		}
 		http_error(hr, status, "%s", res->error[0] != '\0' ?
@@ -809,7 +874,7 @@ fe_fed_result(const struct fed_result *res)
 	o = NULL;
 	switch (q->route) {
 	case ROUTE_FED_PROPOSE:
-		if (!fedauth_nonce_ok(res->nonce)) {
+		if (!nonce_valid(res->nonce)) {
 			log_warnx("peer engine gave no usable nonce");
 			free(q);
 			hr->arg = NULL;
@@ -874,7 +939,7 @@ fe_fed_sign_answer(int ok, const struct key_sign_resp *resp)
 		    KEY_KIND_CHALLENGE ? "propose challenge" :
 		    "heartbeat response", ok ? "bad signature" : resp->error);
 		free(q);
-		http_error(hr, 503, "signing refused");
+		fe_fed_unavail(hr, FE_FED_RETRY_S, "signing refused");
 		return;
 	}
 	if ((o = json_object()) == NULL)
@@ -890,7 +955,7 @@ fe_fed_sign_answer(int ok, const struct key_sign_resp *resp)
 		fe_jset(o, "spec_version", json_string(RELAYD_SPEC_VERSION));
 	} else {
 		/* section 4.4: our own signed heartbeat */
-		fe_jset(o, "timestamp", json_integer(q->timestamp));
+		fe_jset(o, "timestamp", json_integer(resp->timestamp));
 		fe_jset(o, "agent_count", json_integer(fe->ldg.agent_count));
 		fe_jset(o, "signature", json_string(resp->signature));
 	}

@@ -24,29 +24,20 @@
 #include "encoding.h"
 #include "frontend.h"
 #include "http.h"
-#include "jcs.h"
 #include "log.h"
+#include "validate.h"
 
-#define FE_DOC_MAXLEN		(192 * 1024)	/* keyd's document limit */
 #define FE_JS_INT_MAX		9007199254740991LL	/* 2^53 - 1 */
-#define FE_MAX_HOPS		64	/* keyd's bound for max_hops */
 
 struct frontend		*fe;
 
 /*
- * What this relay advertises.  Only what it serves today: the reference
- * relay lists task_routing, credential_store, sync, federation (when
- * enabled) and settlement; each is added here by the issue that brings
- * its endpoints, so a peer never calls a route that answers 404.
- */
-static const struct fe_feature fe_capabilities[] = {
-	{ NULL, FE_WHEN_ALWAYS }
-};
-
-/*
  * relayd extensions of motebit/relay-federation (PROTOCOL.md), listed in
- * the identity document and the manifest.  A peer uses one only when
- * both sides list it, so an entry goes here with the code that speaks it.
+ * the identity document (and, by keyd/kinds.c, in the manifest: keep the
+ * two lists equal).  A peer uses one only when both sides list it, so an
+ * entry goes here with the code that speaks it.  Capabilities: none yet
+ * (keyd/kinds.c signs an empty list); each is added by the issue that
+ * brings its endpoints, so a peer never calls a route that answers 404.
  */
 static const struct fe_feature fe_extensions[] = {
 	{ "peer-accepted", FE_WHEN_FEDERATION },	/* fe_fed.c */
@@ -133,6 +124,16 @@ fe_cleanup(void)
 void
 fe_set_conf(const struct cfg_global *g)
 {
+	int	 d;
+
+	/* keyd signs the new claims: cached documents have the old ones */
+	if (fe->have_conf && memcmp(&fe->conf, g, sizeof(*g)) != 0)
+		for (d = 0; d < FE_DOC_MAX; d++) {
+			free(fe->docs[d].doc);
+			free(fe->docs[d].content);
+			fe->docs[d].doc = fe->docs[d].content = NULL;
+			fe->docs[d].doclen = fe->docs[d].contentlen = 0;
+		}
 	fe->conf = *g;
 	fe->have_conf = 1;
 	if (fe->http != NULL)
@@ -215,34 +216,6 @@ fe_set(json_t *o, const char *key, json_t *v)
 		fatalx("%s: %s", __func__, key);
 }
 
-/* keyd's DT_TOKEN: 1..max bytes of printable ASCII without space */
-static int
-fe_token_ok(const char *s, size_t max)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= max || s[i] < 0x21 || s[i] > 0x7e)
-			return (0);
-	return (i > 0);
-}
-
-/* keyd's DT_TEXT: 1..max bytes of UTF-8 without control characters */
-static int
-fe_text_ok(const char *s, size_t max)
-{
-	size_t	 i;
-	json_t	*v;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= max || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return (0);
-	if (i == 0 || (v = json_string(s)) == NULL)	/* UTF-8 check */
-		return (0);
-	json_decref(v);
-	return (1);
-}
-
 /* GET /federation/v1/identity (PROTOCOL.md section 2) */
 json_t *
 fe_identity_doc(void)
@@ -265,107 +238,45 @@ fe_identity_doc(void)
 }
 
 /*
- * The members of /.well-known/motebit.json the frontend provides; keyd
- * adds relay_id, public_key and suite and signs.  NULL with a message
- * when keyd's policy would refuse it (refusals are fatal after a few,
- * so the frontend never sends one it can foresee).
+ * What keyd needs to sign a well-known document, and no more: the agent
+ * count and the list of active peers for /.well-known/motebit.json, the
+ * number of active peers for the manifest.  keyd takes the endpoint,
+ * name, fee and federation settings from the parent's configuration and
+ * the time from its clock.  Returns the request (reqid 0), which is also
+ * the cache key, or NULL with a message when keyd would refuse it: the
+ * check is keyd's own (claims_usable()), since refusals are fatal after
+ * a few.
  */
-json_t *
-fe_metadata_doc(char *err, size_t errlen)
+char *
+fe_doc_request(enum fe_doc d, size_t *lenp, char *err, size_t errlen)
 {
-	json_t	*o;
+	struct key_sign_req	 req;
+	char			*buf;
+	size_t			 n = 0;
 
-	if (!fe_token_ok(fe->conf.endpoint, RELAY_URL_MAX - 1)) {
-		snprintf(err, errlen, "relay endpoint not configured");
+	memset(&req, 0, sizeof(req));
+	if (!claims_usable(&fe->conf, d == FE_DOC_METADATA ?
+	    KEY_KIND_METADATA : KEY_KIND_MANIFEST, err, errlen))
 		return (NULL);
-	}
-	if (fe->conf.fee_ppm > 1000000) {
-		snprintf(err, errlen, "fee rate out of range");
-		return (NULL);
-	}
-	if (!fe->have_ldg) {
-		snprintf(err, errlen, "agent count not known yet");
-		return (NULL);
-	}
-	if (fe->ldg.agent_count < 0 || fe->ldg.agent_count > FE_JS_INT_MAX) {
-		snprintf(err, errlen, "agent count out of range");
-		return (NULL);
-	}
-	if ((o = json_object()) == NULL)
-		fatalx("%s: json_object", __func__);
-	fe_set(o, "protocol_version", json_string(FE_PROTOCOL_VERSION));
-	fe_set(o, "endpoint_url", json_string(fe->conf.endpoint));
-	fe_set(o, "capabilities", fe_features(fe_capabilities));
-	fe_set(o, "fee_rate", json_real((double)fe->conf.fee_ppm / 1e6));
-	fe_set(o, "federation_peers", fe_peer_list());
-	fe_set(o, "agent_count", json_integer(fe->ldg.agent_count));
-	if (fe_text_ok(fe->conf.name, RELAY_NAME_MAX - 1))
-		fe_set(o, "display_name", json_string(fe->conf.name));
-	return (o);
-}
-
-static int
-fe_endpoint(json_t *map, const char *key, const char *suffix)
-{
-	char	 url[RELAY_URL_MAX];
-
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", fe->conf.endpoint,
-	    suffix) >= sizeof(url) || !fe_token_ok(url, RELAY_URL_MAX - 1))
-		return (-1);
-	fe_set(map, key, json_string(url));
-	return (0);
-}
-
-/*
- * The members of /.well-known/mesh-manifest.json but generated_at (the
- * time of signing, added by fe_doc_sign()); keyd adds relay_id,
- * public_key, did and suite and signs.
- */
-json_t *
-fe_manifest_doc(char *err, size_t errlen)
-{
-	json_t	*o, *ep, *fed;
-
-	if (!fe_token_ok(fe->conf.endpoint, RELAY_URL_MAX - 1)) {
-		snprintf(err, errlen, "relay endpoint not configured");
-		return (NULL);
-	}
-	if (!fe_text_ok(fe->conf.name, RELAY_NAME_MAX - 1)) {
-		snprintf(err, errlen, "relay name not usable");
-		return (NULL);
-	}
-	if (fe->conf.fed_max_hops > FE_MAX_HOPS) {
-		snprintf(err, errlen, "max hops out of range");
-		return (NULL);
-	}
-	if ((ep = json_object()) == NULL)
-		fatalx("%s: json_object", __func__);
-	if (fe_endpoint(ep, "federation", "/federation/v1") == -1 ||
-	    fe_endpoint(ep, "identity", "/federation/v1/identity") == -1 ||
-	    fe_endpoint(ep, "metadata", "/.well-known/motebit.json") == -1 ||
-	    fe_endpoint(ep, "manifest", "/.well-known/mesh-manifest.json") ==
-	    -1 || fe_endpoint(ep, "health", "/health") == -1) {
-		json_decref(ep);
-		snprintf(err, errlen, "relay endpoint too long");
-		return (NULL);
-	}
-	if ((fed = json_object()) == NULL || (o = json_object()) == NULL)
-		fatalx("%s: json_object", __func__);
-	fe_set(fed, "enabled", json_boolean(fe->conf.fed_enable));
-	fe_set(fed, "acceptance",
-	    json_string(fe->conf.fed_accept_auto ? "auto" : "manual"));
-	fe_set(fed, "max_hops", json_integer(fe->conf.fed_max_hops));
-	fe_set(fed, "peer_count", json_integer((json_int_t)fe_peer_active()));
-	fe_set(fed, "extensions", fe_features(fe_extensions));
-
-	fe_set(o, "name", json_string(fe->conf.name));
-	fe_set(o, "version", json_string(PACKAGE_VERSION));
-	fe_set(o, "endpoints", ep);
-	fe_set(o, "capabilities", fe_features(fe_capabilities));
-	/* federation-visible agents: none until ledgerd lists them */
-	fe_set(o, "agents", json_array());
-	fe_set(o, "federation", fed);
-	return (o);
+	if ((buf = malloc(sizeof(req) +
+	    FE_FED_LIST_MAX * sizeof(struct key_peer))) == NULL)
+		fatal("%s", __func__);
+	if (d == FE_DOC_METADATA) {
+		if (!fe->have_ldg || fe->ldg.agent_count < 0 ||
+		    fe->ldg.agent_count > FE_JS_INT_MAX) {
+			snprintf(err, errlen, "agent count not known yet");
+			free(buf);
+			return (NULL);
+		}
+		req.count = fe->ldg.agent_count;
+		n = fe_peer_list((struct key_peer *)(buf + sizeof(req)),
+		    FE_FED_LIST_MAX);
+	} else
+		req.count = (int64_t)fe_peer_active();
+	req.datalen = (uint32_t)(n * sizeof(struct key_peer));
+	memcpy(buf, &req, sizeof(req));
+	*lenp = sizeof(req) + req.datalen;
+	return (buf);
 }
 
 /*
@@ -386,38 +297,24 @@ fe_doc_drop(struct fe_signed *sd)
 	sd->reqid = 0;
 }
 
-/* Asks keyd to sign; takes content (the cache key) on success. */
+/*
+ * Asks keyd to sign; takes content (the request, reqid 0: the cache key)
+ * on success.
+ */
 static int
-fe_doc_sign(struct fe_signed *sd, json_t *o, char *content,
-    size_t contentlen)
+fe_doc_sign(struct fe_signed *sd, char *content, size_t contentlen)
 {
 	struct key_sign_req	 req;
 	struct iovec		 iov[2];
-	char			*doc;
-	size_t			 len;
 
-	if (sd->kind == KEY_KIND_MANIFEST)
-		fe_set(o, "generated_at", json_integer(now_ms()));
-	if ((doc = jcs_serialize(o, 0, &len)) == NULL)
-		fatalx("%s: jcs_serialize", __func__);
-	if (len > FE_DOC_MAXLEN) {
-		log_warnx("%s: document of %zu bytes too large", __func__,
-		    len);
-		free(doc);
-		return (-1);
-	}
-	memset(&req, 0, sizeof(req));
+	memcpy(&req, content, sizeof(req));
 	req.reqid = fe_reqid();
-	req.doclen = (uint32_t)len;
 	iov[0].iov_base = &req;
 	iov[0].iov_len = sizeof(req);
-	iov[1].iov_base = doc;
-	iov[1].iov_len = len;
-	if (fe->send(PROC_KEYD, sd->type, iov, 2) == -1) {
-		free(doc);
+	iov[1].iov_base = content + sizeof(req);
+	iov[1].iov_len = contentlen - sizeof(req);
+	if (fe->send(PROC_KEYD, sd->type, iov, 2) == -1)
 		return (-1);
-	}
-	free(doc);
 	fe->stats.signatures[sd->kind]++;
 	free(sd->pending);
 	sd->pending = content;
@@ -444,42 +341,32 @@ static void
 fe_doc_serve(struct http_req *hr, enum fe_doc d)
 {
 	struct fe_signed	*sd = &fe->docs[d];
-	json_t			*o;
 	char			 err[128];
 	char			*content;
 	size_t			 len;
 	int64_t			 now;
 
-	if (d == FE_DOC_METADATA)
-		o = fe_metadata_doc(err, sizeof(err));
-	else
-		o = fe_manifest_doc(err, sizeof(err));
-	if (o == NULL) {
+	if ((content = fe_doc_request(d, &len, err, sizeof(err))) == NULL) {
 		http_error(hr, 503, "%s", err);
 		return;
 	}
-	if ((content = jcs_serialize(o, 0, &len)) == NULL)
-		fatalx("%s: jcs_serialize", __func__);
 	now = fe_mono_ms();
 	if (sd->doc != NULL && sd->contentlen == len &&
 	    memcmp(sd->content, content, len) == 0 &&
 	    now - sd->signed_at < FE_SIGN_MAXAGE_MS) {
 		free(content);
-		json_decref(o);
 		fe_doc_reply(hr, sd);
 		return;
 	}
 	/* one signing in flight; a lost one is retried after the timeout */
 	if (sd->reqid == 0 || now - sd->sent_at >= FE_SIGN_TIMEOUT_MS) {
-		if (fe_doc_sign(sd, o, content, len) == -1) {
+		if (fe_doc_sign(sd, content, len) == -1) {
 			free(content);
-			json_decref(o);
 			http_error(hr, 503, "signing service unavailable");
 			return;
 		}
 	} else
 		free(content);
-	json_decref(o);
 	http_wait(hr, &sd->waiters, FE_SIGN_TIMEOUT_MS, fe_doc_timeout, sd);
 }
 

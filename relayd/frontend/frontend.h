@@ -118,8 +118,7 @@ void	 fe_stats_push(void);
 
 /* fe_routes.c: documents (pure but for the state they read) */
 json_t	*fe_identity_doc(void);
-json_t	*fe_metadata_doc(char *, size_t);
-json_t	*fe_manifest_doc(char *, size_t);
+char	*fe_doc_request(enum fe_doc, size_t *, char *, size_t);
 
 /* fe_routes.c: route handlers, named in HTTP_ROUTES (http.h) */
 void	 fe_health(struct http_req *);
@@ -137,7 +136,8 @@ void	 fe_peer_upsert(const struct peer_entry *);
 void	 fe_peer_delete(const struct peer_entry *);
 const struct peer_entry *fe_peer_find(const char *);
 size_t	 fe_peer_active(void);
-json_t	*fe_peer_list(void);
+#define FE_FED_LIST_MAX		256	/* federation_peers (keyd's bound) */
+size_t	 fe_peer_list(struct key_peer *, size_t);
 json_t	*fe_peers_doc(void);
 void	 fe_fed_result(const struct fed_result *);
 void	 fe_fed_sign_answer(int, const struct key_sign_resp *);

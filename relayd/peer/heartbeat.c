@@ -60,9 +60,8 @@ tick(int fd, short ev, void *arg)
 		n += hb_due(p);
 	if (n == 0)
 		return;
-	tick_ts = now_ms();
-	tick_kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, tick_ts,
-	    tick_signed, NULL);
+	tick_kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, tick_signed,
+	    NULL);
 }
 
 static void
@@ -96,6 +95,8 @@ tick_signed(void *arg, int ok, const struct key_sign_resp *resp,
 	tick_kr = NULL;
 	if (!ok)
 		return;
+	/* keyd stamped the heartbeat with its own clock */
+	tick_ts = resp->timestamp;
 	body = json_body(json_pack("{s:s,s:I,s:I,s:s}", "relay_id",
 	    ident.relay_id, "timestamp", (json_int_t)tick_ts, "agent_count",
 	    (json_int_t)ldg.agent_count, "signature", resp->signature),
@@ -135,6 +136,7 @@ hb_reply(const struct hc_reply *r, void *arg)
 		    (uint32_t)r->rtt_ms, p->r.reason, sizeof(p->r.reason));
 		if (agents >= 0)
 			p->r.e.agent_count = agents;
+		p->hb_limited = 0;
 		if (changed)
 			peer_state_logged(p, old);
 		peer_hb_store(p, changed, now);
@@ -142,6 +144,19 @@ hb_reply(const struct hc_reply *r, void *arg)
 	}
 	if (r->status != 200 || r->body == NULL)
 		reply_why(r, why, sizeof(why));
+	/*
+	 * 429: the peer is there but limits us.  Up to `suspend after'
+	 * such rounds in a row are "limited", not missed; beyond, each
+	 * counts as missed, so a peer that only ever answers 429 is still
+	 * suspended and removed in bounded time.
+	 */
+	if (r->status == 429 &&
+	    !peer_hb_limited(&p->hb_limited, cfg.fed_suspend_after)) {
+		metrics_heartbeat(METRICS_HB_LIMITED);
+		log_info("peer %s: heartbeat limited (%u in a row, not counted "
+		    "as missed): %s", p->r.e.relay_id, p->hb_limited, why);
+		return;
+	}
 	hb_missed(p, why, now);
 }
 

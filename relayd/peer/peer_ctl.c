@@ -262,7 +262,7 @@ add_proposed(const struct hc_reply *r, void *arg)
 		    "relay or key than the identity");
 		return;
 	}
-	if ((s = jstr(r->body, "nonce")) == NULL || !nonce_ok(s)) {
+	if ((s = jstr(r->body, "nonce")) == NULL || !nonce_valid(s)) {
 		add_failed(op, "propose: the answer has no valid "
 		    "nonce");
 		return;
@@ -286,7 +286,7 @@ add_proposed(const struct hc_reply *r, void *arg)
 		strlcpy(op->name, s, sizeof(op->name));
 		text_clean(op->name);
 	}
-	op->kr = key_ask(IMSG_KEY_SIGN_CONFIRM, NULL, op->their_nonce, 0,
+	op->kr = key_ask(IMSG_KEY_SIGN_CONFIRM, NULL, op->their_nonce,
 	    add_signed, op);
 }
 
@@ -455,6 +455,12 @@ accept_start(struct ctl_conn *c, struct peer *p, char *err, size_t len)
 		    p->r.e.relay_id);
 		return (-1);
 	}
+	/* requests awaiting us do not hold a slot of `max peers' */
+	if (count_peers() >= cfg.fed_max_peers) {
+		snprintf(err, len, "peer limit reached (max peers %u); remove "
+		    "a peer first", cfg.fed_max_peers);
+		return (-1);
+	}
 	op = op_new(OP_ACCEPT, p, c->id, OP_DEADLINE_MS);
 	c->waiting = 1;
 	op->snap = p->r;
@@ -503,8 +509,8 @@ accept_learned(struct op *op, int ok, const char *why)
 		    op->note);
 		return;
 	}
-	op->kr = key_ask(IMSG_KEY_SIGN_ACCEPTED, op->id, NULL, now_ms(),
-	    accept_signed, op);
+	op->kr = key_ask(IMSG_KEY_SIGN_ACCEPTED, op->id, NULL, accept_signed,
+	    op);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "crypto.h"
 #include "encoding.h"
+#include "fedauth.h"
 #include "http_client.h"
 #include "jcs.h"
 #include "log.h"
@@ -56,16 +57,93 @@ fe_wait_new(int inst, uint32_t reqid, struct peer *p, int code)
 	return (w);
 }
 
+/* The relay id other than `id' whose pinned key is `key', or NULL. */
+static const char *
+key_owner(const char *key, const char *id)
+{
+	struct peer	*q;
+
+	RB_FOREACH(q, peer_tree, &peers)
+		if (q->r.e.state != PEER_REMOVED &&
+		    strcmp(q->r.e.relay_id, id) != 0 &&
+		    strcmp(q->r.e.public_key, key) == 0)
+			return (q->r.e.relay_id);
+	return (NULL);
+}
+
+/* Unconfirmed inbound handshakes from a source prefix. */
+static uint32_t
+count_handshakes_from(const char *src)
+{
+	struct peer	*p;
+	uint32_t	 n = 0;
+
+	RB_FOREACH(p, peer_tree, &peers)
+		if (peer_unconfirmed(&p->r.e) && strcmp(p->src, src) == 0)
+			n++;
+	return (n);
+}
+
+/* The oldest unconfirmed inbound handshake other than keep, or NULL. */
+static struct peer *
+oldest_handshake(struct peer *keep)
+{
+	struct peer	*p, *old = NULL;
+
+	RB_FOREACH(p, peer_tree, &peers)
+		if (p != keep && peer_unconfirmed(&p->r.e) && p->op == NULL &&
+		    (old == NULL || p->r.created < old->r.created))
+			old = p;
+	return (old);
+}
+
+/*
+ * Room for one more request awaiting the operator: the oldest request
+ * from the same source prefix gives way when that prefix has
+ * PEER_PENDING_SRC, else the oldest of all when there are `max pending'.
+ */
+static void
+pending_make_room(struct peer *keep)
+{
+	struct peer	*p, *old_src = NULL, *old_all = NULL;
+	uint32_t	 nsrc = 0, nall = 0;
+
+	RB_FOREACH(p, peer_tree, &peers) {
+		if (p == keep || !peer_awaiting_us(&p->r.e))
+			continue;
+		nall++;
+		if (p->op != NULL)
+			continue;
+		if (old_all == NULL || p->r.created < old_all->r.created)
+			old_all = p;
+		if (keep->src[0] != '\0' && strcmp(p->src, keep->src) == 0) {
+			nsrc++;
+			if (old_src == NULL ||
+			    p->r.created < old_src->r.created)
+				old_src = p;
+		}
+	}
+	if (old_src != NULL && nsrc >= PEER_PENDING_SRC)
+		peer_forget(old_src, "gave way to a newer request from the "
+		    "same source");
+	else if (old_all != NULL && nall >= cfg.fed_max_pending)
+		peer_forget(old_all, "gave way to a newer request (max "
+		    "pending)");
+}
+
 void
 fed_propose(int inst, struct fed_propose *fp)
 {
 	struct propose_env	 env;
 	struct propose_old	 old;
+	struct key_handshake	 hs;
+	struct imsgev		*kiev;
 	struct fed_result	 res;
 	struct peer_url		 eu;
-	struct peer		*p;
-	char			 err[128];
+	struct peer		*p, *victim = NULL;
+	char			 err[128], src[64];
 	int64_t			 now = now_ms();
+	uint32_t		 nhs;
 	int			 status, af;
 
 	hdr_terminate(&fp->hdr);
@@ -81,6 +159,9 @@ fed_propose(int inst, struct fed_propose *fp)
 		    "yet");
 		return;
 	}
+	/* unauthenticated: the relay-wide budget, never the named relay's */
+	if (hs_gate(inst, &fp->hdr, now))
+		return;
 	if (!relay_id_valid(fp->relay_id)) {
 		fed_error(inst, fp->hdr.reqid, 400, "invalid relay_id");
 		return;
@@ -90,7 +171,7 @@ fed_propose(int inst, struct fed_propose *fp)
 		    "lowercase hex digits");
 		return;
 	}
-	if (!nonce_ok(fp->nonce)) {
+	if (!nonce_valid(fp->nonce)) {
 		fed_error(inst, fp->hdr.reqid, 400, "invalid nonce");
 		return;
 	}
@@ -98,24 +179,40 @@ fed_propose(int inst, struct fed_propose *fp)
 		fed_error(inst, fp->hdr.reqid, 400, "endpoint_url: %s", err);
 		return;
 	}
+	if (ep_check_url(&cfg.fed_ep, &eu, err, sizeof(err)) == -1) {
+		metrics_auth_failure(AUTH_FAIL_POLICY);
+		log_info("peer %s: propose from %s refused: %s", fp->relay_id,
+		    fp->hdr.remote_addr, err);
+		fed_error(inst, fp->hdr.reqid, 403, "endpoint_url: %s", err);
+		return;
+	}
+	fedauth_prefix(fp->hdr.remote_addr, src, sizeof(src));
 
 	p = peer_find(fp->relay_id);
+	/*
+	 * A full handshake table: the oldest unconfirmed handshake gives way
+	 * to this one, if this one passes every other check.
+	 */
+	nhs = count_handshakes();
+	if ((p == NULL || !peer_unconfirmed(&p->r.e)) &&
+	    nhs >= PEER_HANDSHAKES_MAX && (victim = oldest_handshake(p)) != NULL)
+		nhs--;
 	memset(&env, 0, sizeof(env));
 	env.own_id = ident.relay_id;
+	env.own_key = ident.public_key;
+	env.key_owner = key_owner(fp->public_key, fp->relay_id);
 	env.enabled = cfg.fed_enable;
 	env.rules = &rules;
 	env.max_peers = cfg.fed_max_peers;
 	env.npeers = count_peers();
-	env.nhandshakes = count_handshakes();
-	env.rl = &ratelim;
-	env.rate_limit = cfg.fed_rate_limit;
-	env.rate_window_ms = cfg.fed_rate_window_ms;
+	env.nhandshakes = nhs;
+	env.nsrc_handshakes = count_handshakes_from(src);
 	old.e = p != NULL ? &p->r.e : NULL;
 	old.cooldown_until = p != NULL ? p->r.cooldown_until : 0;
 	memset(&res, 0, sizeof(res));
 	if ((status = propose_check(&env, fp, &old, now, &res, &af)) != 0) {
 		if (af == PROPOSE_LIMITED)
-			metrics_peer_limited();
+			metrics_handshake_limited();
 		else if (af >= 0)
 			metrics_auth_failure(af);
 		if (status != 429 && status != 503)
@@ -138,6 +235,9 @@ fed_propose(int inst, struct fed_propose *fp)
 		    "%s is in progress here", fp->relay_id);
 		return;
 	}
+	if (victim != NULL)
+		peer_drop_handshake(victim, "gave way to a newer handshake (the "
+		    "table of unconfirmed handshakes is full)");
 	if (p != NULL) {
 		if (p->op != NULL)
 			op_finish(p->op, 0, "interrupted by a new propose");
@@ -152,6 +252,8 @@ fed_propose(int inst, struct fed_propose *fp)
 	strlcpy(p->r.e.display_name, fp->display_name,
 	    sizeof(p->r.e.display_name));
 	text_clean(p->r.e.display_name);
+	p->known_before = p->prev != NULL;
+	strlcpy(p->src, src, sizeof(p->src));
 	p->r.e.flags = PEER_F_INBOUND;
 	p->r.e.extensions = 0;
 	p->r.ext_known = 0;
@@ -168,6 +270,18 @@ fed_propose(int inst, struct fed_propose *fp)
 	    fp->hdr.remote_addr, eu.norm);
 	p->gen++;
 	peer_publish(p);
+	/*
+	 * keyd signs the frontend's challenge only for a proposal announced
+	 * here, and only once; the announcement is written to keyd before
+	 * the frontend hears the answer.
+	 */
+	memset(&hs, 0, sizeof(hs));
+	strlcpy(hs.relay_id, fp->relay_id, sizeof(hs.relay_id));
+	strlcpy(hs.nonce, fp->nonce, sizeof(hs.nonce));
+	if (proc_compose(pp, PROC_KEYD, 0, IMSG_KEY_HANDSHAKE, 0, -1, &hs,
+	    sizeof(hs)) == -1 || (kiev = proc_iev(pp, PROC_KEYD, 0)) == NULL ||
+	    imsgbuf_flush(&kiev->ibuf) == -1)
+		fatal("%s: no channel to keyd", __func__);
 	fed_answer(inst, fp->hdr.reqid, 200, NULL, 0, p->r.nonce, 0,
 	    "pending");
 }
@@ -216,6 +330,7 @@ fed_confirm(int inst, struct fed_confirm *fc)
 		    "accepted automatically (%s)", allowed ? "allow list" :
 		    "accept auto");
 	} else {
+		pending_make_room(p);
 		p->r.e.flags |= PEER_F_AWAIT_US;
 		w->code = 202;
 		peer_state(p, PEER_PENDING, now, "handshake confirmed; "
@@ -252,7 +367,8 @@ confirm_saved(void *arg, int ok, const char *err)
 	fed_answer(w->inst, w->reqid, w->code, NULL, 0, NULL,
 	    p != NULL ? p->r.e.peered_at : 0, w->code == 200 ? "active" :
 	    "pending");
-	if (p != NULL)
+	/* nothing is fetched for a request until the operator accepts it */
+	if (p != NULL && w->code == 200)
 		peer_learn(p);
 	free(w);
 }
@@ -290,6 +406,7 @@ fed_heartbeat(int inst, struct fed_heartbeat *fh)
 	old = p->r.e.state;
 	changed = peer_hb_inbound(&p->r.e, now, fh->agent_count,
 	    p->r.reason, sizeof(p->r.reason));
+	p->hb_limited = 0;
 	if (changed)
 		peer_state_logged(p, old);
 	peer_hb_store(p, changed, now);
@@ -390,8 +507,9 @@ fed_accepted(int inst, struct fed_signed *fs)
 		return;
 	}
 	if (p->r.e.state == PEER_ACTIVE) {
-		fed_answer(inst, fs->hdr.reqid, 200, NULL, 0, NULL, 0,
-		    "active");
+		/* relayd.8: nothing awaits its approval any more */
+		fed_error(inst, fs->hdr.reqid, 409, "relay %s is already an "
+		    "active peer here", fs->hdr.signer);
 		return;
 	}
 	if (p->r.e.state != PEER_PENDING ||

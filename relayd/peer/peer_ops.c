@@ -175,9 +175,7 @@ act_try(int fd, short ev, void *arg)
 	struct op	*op = arg;
 
 	op->attempts++;
-	op->hb_ts = now_ms();
-	op->kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, op->hb_ts,
-	    act_signed, op);
+	op->kr = key_ask(IMSG_KEY_SIGN_HEARTBEAT, NULL, NULL, act_signed, op);
 }
 
 void
@@ -208,6 +206,7 @@ act_signed(void *arg, int ok, const struct key_sign_resp *resp,
 		op->sub(op, 0, "keyd refused to sign the heartbeat");
 		return;
 	}
+	op->hb_ts = resp->timestamp;	/* keyd's clock */
 	body = json_body(json_pack("{s:s,s:I,s:I,s:s}", "relay_id",
 	    ident.relay_id, "timestamp", (json_int_t)op->hb_ts,
 	    "agent_count", (json_int_t)ldg.agent_count, "signature",
@@ -268,9 +267,9 @@ op_notify(struct op *op, op_done done)
 	op->v2 = (op->ext & PEER_EXT_REMOVE_V2) != 0;
 	if (op->v2)
 		op->kr = key_ask(IMSG_KEY_SIGN_REMOVAL2, op->id, NULL,
-		    now_ms(), notify_signed, op);
+		    notify_signed, op);
 	else
-		op->kr = key_ask(IMSG_KEY_SIGN_REMOVAL, NULL, NULL, 0,
+		op->kr = key_ask(IMSG_KEY_SIGN_REMOVAL, NULL, NULL,
 		    notify_signed, op);
 }
 
@@ -447,8 +446,18 @@ peer_learn(struct peer *p)
 {
 	struct op	*op;
 
+	uint32_t	 retry;
+
 	if (p->op != NULL)
 		return;
+	/* fetches an inbound request causes: a few per claimed relay */
+	if (ratelim_hit(&fetchlim, p->r.e.relay_id, now_ms(), PEER_FETCH_MAX,
+	    PEER_FETCH_WINDOW_MS, &retry) == -1) {
+		log_info("peer %s: not fetching its identity now (at most %d "
+		    "fetches a minute per relay)", p->r.e.relay_id,
+		    PEER_FETCH_MAX);
+		return;
+	}
 	op = op_new(OP_LEARN, p, 0, 25000);
 	op_learn(op, learn_done);
 }

@@ -90,7 +90,8 @@ struct saveqs		 saves = TAILQ_HEAD_INITIALIZER(saves);
 uint32_t			 save_ids;
 struct ops		 ops = TAILQ_HEAD_INITIALIZER(ops);
 struct replay		 replays;
-struct ratelim		 ratelim;
+struct ratelim		 fetchlim;	/* outbound fetches per relay */
+struct budget		 hs_budget;	/* `handshake limit' */
 struct event		 ev_tick, ev_sweep, ev_load;
 uint32_t			 tick_ms;
 struct keyreq		*tick_kr;
@@ -166,21 +167,6 @@ hex64_lower(const char *s)
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return (0);
 	return (s[64] == '\0');
-}
-
-/* The nonce rule keyd applies (keyd/policy.c nonce_valid). */
-int
-nonce_ok(const char *s)
-{
-	size_t	 i, n;
-
-	n = strnlen(s, NONCE_MAX);
-	if (n == 0 || n >= NONCE_MAX)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ':' || s[i] == '|')
-			return (0);
-	return (1);
 }
 
 int
@@ -389,8 +375,8 @@ resave_all(void)
  * keyd
  */
 struct keyreq *
-key_ask(uint32_t type, const char *relay_id, const char *nonce, int64_t ts,
-    key_cb cb, void *arg)
+key_ask(uint32_t type, const char *relay_id, const char *nonce, key_cb cb,
+    void *arg)
 {
 	struct key_sign_req	 req;
 	struct keyreq		*k;
@@ -404,7 +390,6 @@ key_ask(uint32_t type, const char *relay_id, const char *nonce, int64_t ts,
 	k->arg = arg;
 	memset(&req, 0, sizeof(req));
 	req.reqid = k->reqid;
-	req.timestamp = ts;
 	if (relay_id != NULL)
 		strlcpy(req.relay_id, relay_id, sizeof(req.relay_id));
 	if (nonce != NULL)
@@ -458,6 +443,8 @@ fed_answer(int inst, uint32_t reqid, int status, const char *err,
 	if (err != NULL)
 		strlcpy(r.error, err, sizeof(r.error));
 	r.retry_after = retry_after;
+	if (r.retry_after == 0 && (status == 503 || status == 429))
+		r.retry_after = status == 503 ? 5 : 1;
 	if (nonce != NULL)
 		strlcpy(r.nonce, nonce, sizeof(r.nonce));
 	r.peered_at = peered_at;
@@ -488,6 +475,7 @@ fed_error(int inst, uint32_t reqid, int status, const char *fmt, ...)
 int
 fed_gate(int inst, const struct fed_hdr *h, const char *key, int64_t now)
 {
+	struct peer	*p;
 	char		 err[128];
 	uint32_t	 retry;
 	int		 rc;
@@ -496,19 +484,20 @@ fed_gate(int inst, const struct fed_hdr *h, const char *key, int64_t now)
 		fed_error(inst, h->reqid, 503, "peer table not loaded yet");
 		return (1);
 	}
-	if (ratelim_hit(&ratelim, key, now, cfg.fed_rate_limit,
-	    cfg.fed_rate_window_ms, &retry) == -1) {
-		metrics_peer_limited();
-		snprintf(err, sizeof(err), "Per-peer rate limit exceeded "
-		    "(peer: %s), retry after %us", key, retry);
-		fed_answer(inst, h->reqid, 429, err, retry, NULL, 0, NULL);
-		return (1);
+	if (h->signature[0] == '\0') {
+		/* unauthenticated (confirm): the relay-wide budget only */
+		return (hs_gate(inst, h, now));
 	}
-	if (h->signature[0] == '\0')
-		return (0);
-	rc = replay_check(&replays, h->signer[0] ? h->signer : key,
-	    h->signature, now);
-	if (rc == REPLAY_SEEN) {
+	/*
+	 * Authenticated by the frontend.  A replay costs the signer
+	 * nothing (so a captured request replayed cannot spend its
+	 * budget); then the signer's own budget, which lives in its row
+	 * (nobody else can charge or evict it); only a request within the
+	 * budget is remembered, so a peer cannot fill the replay cache
+	 * beyond its budget either.
+	 */
+	if (replay_seen(&replays, h->signer, h->signature, now) ==
+	    REPLAY_SEEN) {
 		metrics_auth_failure(AUTH_FAIL_REPLAY);
 		log_warnx("federation: replayed request from %s (%s)", key,
 		    h->remote_addr);
@@ -516,11 +505,84 @@ fed_gate(int inst, const struct fed_hdr *h, const char *key, int64_t now)
 		    "signature was already used");
 		return (1);
 	}
-	if (rc == REPLAY_FULL) {
+	if ((p = peer_find(h->signer)) != NULL &&
+	    budget_hit(&p->rl, now, cfg.fed_rate_limit,
+	    cfg.fed_rate_window_ms, &retry) == -1) {
+		metrics_peer_limited();
+		snprintf(err, sizeof(err), "Per-peer rate limit exceeded "
+		    "(peer: %s), retry after %us", h->signer, retry);
+		fed_answer(inst, h->reqid, 429, err, retry, NULL, 0, NULL);
+		return (1);
+	}
+	/* new: looked up above; only a full cache refuses it now */
+	rc = replay_check(&replays, h->signer, h->signature, now);
+	if (rc != REPLAY_NEW) {
 		fed_error(inst, h->reqid, 503, "replay cache full");
 		return (1);
 	}
 	return (0);
+}
+
+/*
+ * The relay-wide budget of unauthenticated peering requests (propose,
+ * confirm): `handshake limit'.  1 when answered 429.
+ */
+int
+hs_gate(int inst, const struct fed_hdr *h, int64_t now)
+{
+	char		 err[128];
+	uint32_t	 retry;
+
+	if (budget_hit(&hs_budget, now, cfg.fed_hs_limit,
+	    cfg.fed_hs_window_ms, &retry) == 0)
+		return (0);
+	metrics_handshake_limited();
+	snprintf(err, sizeof(err), "Handshake limit exceeded on this relay "
+	    "(%u per %us), retry after %us", cfg.fed_hs_limit,
+	    cfg.fed_hs_window_ms / 1000, retry);
+	log_debug("federation: %s from %s", err, h->remote_addr);
+	fed_answer(inst, h->reqid, 429, err, retry, NULL, 0, NULL);
+	return (1);
+}
+
+/*
+ * Removes a row for good, here and in the database (a request that gave
+ * way or expired).  A row that was known before the request (a removed
+ * peer proposing again) goes back to removed instead, so that its
+ * pinned key stays.
+ */
+void
+peer_forget(struct peer *p, const char *why)
+{
+	struct ldg_peer_req	 req;
+	struct saveq		*s;
+
+	if (p->known_before) {
+		p->r.e.flags &= ~(PEER_F_AWAIT_US | PEER_F_CONFIRMED);
+		peer_state(p, PEER_REMOVED, now_ms(), "%s", why);
+		peer_changed(p);
+		return;
+	}
+	log_info("peer %s: request dropped: %s", p->r.e.relay_id, why);
+	if (p->stored || p->saved_gen > 0) {
+		memset(&req, 0, sizeof(req));
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("%s", __func__);
+		if (++save_ids == 0)
+			save_ids = 1;
+		s->reqid = req.reqid = save_ids;
+		strlcpy(s->relay_id, p->r.e.relay_id, sizeof(s->relay_id));
+		strlcpy(req.relay_id, p->r.e.relay_id, sizeof(req.relay_id));
+		if (proc_compose(pp, PROC_LEDGERD, 0, IMSG_LDG_PEER_DEL, 0,
+		    -1, &req, sizeof(req)) == -1) {
+			log_warnx("peer %s: not deleted from the database (no "
+			    "channel to ledgerd); dropped at the next start",
+			    p->r.e.relay_id);
+			free(s);
+		} else
+			TAILQ_INSERT_TAIL(&saves, s, entry);
+	}
+	peer_free(p, 1);
 }
 
 void
@@ -542,12 +604,17 @@ sweep(int fd, short ev, void *arg)
 	int64_t		 now = now_ms();
 
 	evtimer_add(&ev_sweep, &tv);
-	RB_FOREACH_SAFE(p, peer_tree, &peers, next)
+	RB_FOREACH_SAFE(p, peer_tree, &peers, next) {
 		if (peer_unconfirmed(&p->r.e) &&
 		    now - p->r.created >= PEER_HANDSHAKE_MS)
 			peer_drop_handshake(p, "not confirmed in time");
+		else if (loaded && peer_awaiting_us(&p->r.e) &&
+		    p->op == NULL && p->r.created > 0 &&
+		    now - p->r.created >= (int64_t)cfg.fed_pending_expire_ms)
+			peer_forget(p, "not accepted within pending expire");
+	}
 	replay_expire(&replays, now);
-	ratelim_expire(&ratelim, now, cfg.fed_rate_window_ms);
+	ratelim_expire(&fetchlim, now, PEER_FETCH_WINDOW_MS);
 }
 
 /*
@@ -650,7 +717,7 @@ peering_init(struct proc *p)
 
 	pp = p;
 	replay_init(&replays, PEER_REPLAY_MAX);
-	ratelim_init(&ratelim, PEER_RATELIM_MAX);
+	ratelim_init(&fetchlim, PEER_RATELIM_MAX);
 	fedrules_init(&rules);
 	strlcpy(ldg.detail, "no answer from ledgerd yet", sizeof(ldg.detail));
 	evtimer_assign(&ev_sweep, p->evbase, sweep, NULL);
@@ -678,7 +745,7 @@ peering_shutdown(void)
 	RB_FOREACH_SAFE(p, peer_tree, &peers, next)
 		peer_free(p, 0);
 	replay_clear(&replays);
-	ratelim_clear(&ratelim);
+	ratelim_clear(&fetchlim);
 	fedrules_clear(&rules);
 	hc_shutdown();
 }
@@ -695,6 +762,15 @@ peering_config(const struct cfg_global *g, struct fedrules *nr)
 		cfg.fed_rate_window_ms = 60000;
 	if (cfg.fed_max_peers == 0)
 		cfg.fed_max_peers = 10;
+	if (cfg.fed_max_pending == 0)
+		cfg.fed_max_pending = 16;
+	if (cfg.fed_pending_expire_ms == 0)
+		cfg.fed_pending_expire_ms = 24 * 3600 * 1000;
+	if (cfg.fed_hs_limit == 0)
+		cfg.fed_hs_limit = 120;
+	if (cfg.fed_hs_window_ms == 0)
+		cfg.fed_hs_window_ms = 60000;
+	hc_policy(&cfg.fed_ep);
 	fedrules_move(&rules, nr);
 	if (!have_cfg || old != cfg.fed_hb_interval_ms)
 		tick_arm();

@@ -45,6 +45,10 @@ struct peer {
 	int64_t			 hb_saved;	/* heartbeat time stored */
 	struct hc_req		*hb;		/* heartbeat in flight */
 	struct op		*op;
+	struct budget		 rl;		/* its authenticated requests */
+	uint32_t		 hb_limited;	/* rounds answered 429 in a row */
+	int			 known_before;	/* a row before the request */
+	char			 src[64];	/* inbound: source prefix */
 };
 RB_HEAD(peer_tree, peer);
 
@@ -137,7 +141,8 @@ extern struct saveqs		 saves;
 extern uint32_t			 save_ids;
 extern struct ops		 ops;
 extern struct replay		 replays;
-extern struct ratelim		 ratelim;
+extern struct ratelim		 fetchlim;
+extern struct budget		 hs_budget;
 extern struct event		 ev_tick, ev_sweep, ev_load;
 extern uint32_t			 tick_ms;
 extern struct keyreq		*tick_kr;
@@ -179,7 +184,6 @@ void	 nonce_new(char out[65]);
 char *	json_body(json_t *o, size_t *len);
 const char *	jstr(const json_t *o, const char *name);
 int	 hex64_lower(const char *s);
-int	 nonce_ok(const char *s);
 int	 db_ready(char *err, size_t len);
 void	 peer_state(struct peer *p, int state, int64_t now, const char *fmt,
 	    ...)
@@ -191,7 +195,7 @@ void	 peer_free(struct peer *p, int unpublish);
 void	 peer_save(struct peer *p, save_cb cb, void *arg);
 void	 peer_changed(struct peer *p);
 struct keyreq *	key_ask(uint32_t type, const char *relay_id, const char *nonce,
-	    int64_t ts, key_cb cb, void *arg);
+	    key_cb cb, void *arg);
 void	 fed_answer(int inst, uint32_t reqid, int status, const char *err,
 	    uint32_t retry_after, const char *nonce, int64_t peered_at,
 	    const char *state);
@@ -199,6 +203,8 @@ void	 fed_error(int inst, uint32_t reqid, int status, const char *fmt, ...)
 		    __attribute__((__format__ (printf, 4, 5)));
 int	 fed_gate(int inst, const struct fed_hdr *h, const char *key,
 	    int64_t now);
+int	 hs_gate(int inst, const struct fed_hdr *h, int64_t now);
+void	 peer_forget(struct peer *p, const char *why);
 void	 hdr_terminate(struct fed_hdr *h);
 
 #endif /* RELAYD_PEERING_INT_H */
