@@ -15,16 +15,19 @@
  * fe_fed_auth()) and then what the peer engine does before the state
  * machine (relayd/peer/peering.c: fed_gate()):
  *
- *	per-IP limit		fedlimit_check()
  *	strict JSON parse	jcs_parse(), as http.c does for every body
  *	X-Relay-* headers	fedauth_headers()
  *	body fields		fedauth_parse(FEDAUTH_HEARTBEAT)
  *	timestamp window	fedauth_fresh()
  *	signer's key		fe_peer_find() in the table copy
  *	signature		fedauth_verify()
- *	per-peer limit		ratelim_hit() (the default 30 a minute)
+ *	replay			replay_seen()
+ *	the peer's budget	budget_hit() (the default 30 a minute)
  *	replay cache		replay_check()
  *
+ * A refusal by the frontend is charged to the client's address
+ * (fedlimit_check(), as fe_fed_refuse() does); an authenticated request
+ * is not.
  * fe_fed_auth() and fed_gate() are static and tied to an HTTP request and
  * to imsg, so this program calls the functions they call, in their
  * order, with the same arguments.  Every request must pass every check;
@@ -199,7 +202,7 @@ make_req(struct req *r, int p, enum style st, int64_t ts)
 
 struct gate {
 	struct fedlimit	 iplim;
-	struct ratelim	 rl;
+	struct budget	*budgets;	/* the peer rows' budgets */
 	struct replay	 rc;
 };
 
@@ -207,7 +210,8 @@ static void
 gate_init(struct gate *g)
 {
 	fedlimit_init(&g->iplim);
-	ratelim_init(&g->rl, PEER_RATELIM_MAX);
+	if ((g->budgets = calloc(npeers, sizeof(*g->budgets))) == NULL)
+		err(1, NULL);
 	replay_init(&g->rc, PEER_REPLAY_MAX);
 }
 
@@ -215,8 +219,23 @@ static void
 gate_clear(struct gate *g)
 {
 	fedlimit_clear(&g->iplim);
-	ratelim_clear(&g->rl);
+	free(g->budgets);
 	replay_clear(&g->rc);
+}
+
+/* fe_fed_refuse(): a refused request is charged to its address */
+static int
+refuse(struct gate *g, const struct req *r, char *why, size_t whylen,
+    const char *reason)
+{
+	uint32_t	 retry;
+
+	if (fedlimit_check(&g->iplim, peers[r->peer].addr, now_ms(),
+	    &retry) == -1)
+		reason = "per-IP limit";
+	if (reason != NULL)
+		snprintf(why, whylen, "%s", reason);
+	return (-1);
 }
 
 /*
@@ -234,54 +253,61 @@ authenticate(struct gate *g, const struct req *r, enum style st,
 	uint32_t		 retry;
 	int			 ret = -1;
 
-	now = now_ms();
-	if (fedlimit_check(&g->iplim, peers[r->peer].addr, now,
-	    &retry) == -1) {
-		snprintf(why, whylen, "per-IP limit");
-		return (-1);
-	}
+	/* http.c: every JSON body passes the strict parser first */
 	if ((body = jcs_parse(r->body, r->bodylen, why, whylen)) == NULL)
 		return (-1);
 	memset(&c, 0, sizeof(c));
 	if (st == STYLE_HEADER) {
 		if (fedauth_headers(r->hid, r->hts, r->hsig, &c, why,
-		    whylen) != 1)
+		    whylen) != 1) {
+			ret = refuse(g, r, why, whylen, NULL);
 			goto done;
-	} else if (fedauth_headers(NULL, NULL, NULL, &c, why, whylen) != 0)
+		}
+	} else if (fedauth_headers(NULL, NULL, NULL, &c, why, whylen) != 0) {
+		ret = refuse(g, r, why, whylen, NULL);
 		goto done;
+	}
 	if (fedauth_parse(FEDAUTH_HEARTBEAT, body, OWN_ID, &c, why,
-	    whylen) == -1)
+	    whylen) == -1) {
+		ret = refuse(g, r, why, whylen, NULL);
 		goto done;
+	}
 	if (!fedauth_fresh(c.timestamp, now_ms())) {
-		snprintf(why, whylen, "timestamp outside the window");
+		ret = refuse(g, r, why, whylen, "timestamp outside the "
+		    "window");
 		goto done;
 	}
 	if ((pe = fe_peer_find(c.signer)) == NULL) {
-		snprintf(why, whylen, "unknown relay %s", c.signer);
+		ret = refuse(g, r, why, whylen, "unknown relay");
 		goto done;
 	}
 	if (fedauth_verify(body, &c, pe->public_key) == -1) {
-		snprintf(why, whylen, "signature verification failed");
+		ret = refuse(g, r, why, whylen, "signature verification "
+		    "failed");
 		goto done;
 	}
-	/* the peer engine, on IMSG_FED_HEARTBEAT */
+	/*
+	 * The peer engine, on IMSG_FED_HEARTBEAT (fed_gate()): a replay
+	 * first, then the signer's budget in its row, then remember it.
+	 * Its own table lookup (peer_find()) is stood in for by the
+	 * frontend's, a red-black tree keyed by relay id as well.
+	 */
 	now = now_ms();
-	if (ratelim_hit(&g->rl, c.signer, now, RATE_LIMIT, RATE_WINDOW_MS,
-	    &retry) == -1) {
+	if (replay_seen(&g->rc, c.signer, c.sighex, now) == REPLAY_SEEN) {
+		snprintf(why, whylen, "replayed request");
+		goto done;
+	}
+	if (fe_peer_find(c.signer) == NULL ||
+	    budget_hit(&g->budgets[r->peer], now, RATE_LIMIT,
+	    RATE_WINDOW_MS, &retry) == -1) {
 		snprintf(why, whylen, "per-peer limit");
 		goto done;
 	}
-	switch (replay_check(&g->rc, c.signer, c.sighex, now)) {
-	case REPLAY_NEW:
-		ret = 0;
-		break;
-	case REPLAY_SEEN:
-		snprintf(why, whylen, "replayed request");
-		break;
-	default:
+	if (replay_check(&g->rc, c.signer, c.sighex, now) != REPLAY_NEW) {
 		snprintf(why, whylen, "replay cache full");
-		break;
+		goto done;
 	}
+	ret = 0;
  done:
 	json_decref(body);
 	return (ret);
@@ -493,8 +519,8 @@ main(int argc, char *argv[])
 	    runs, BATCH);
 	printf("raw: EVP_DigestVerify, key made once; lib: "
 	    "ed25519_verify() (key from its\nbytes each time); real: the "
-	    "whole path (per-IP limit, strict parse, fedauth,\npeer table, "
-	    "verify, per-peer limit, replay cache).\nRequests per CPU "
+	    "whole path (strict parse, fedauth, peer table,\nverify, "
+	    "replay, the peer's budget, replay cache).\nRequests per CPU "
 	    "second, best and median.\n\n");
 	printf("%-23s %7s %7s %7s %7s %7s %7s %7s %7s\n", "style",
 	    "raw", "raw", "lib", "lib", "real", "real", "ratio", "ratio");

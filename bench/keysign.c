@@ -6,28 +6,37 @@
  * This program is keyd's parent, as relayd(8) is (relayd/relayd.c,
  * exec_child() and send_config()): it forks and execs KEYD_PATH with the
  * parent channel on fd 3, passes one channel per requester
- * (IMSG_PROC_FD, frontend instances 0..N-1), an empty key file to
- * generate the key into (IMSG_CFG_KEY), development-mode process
- * settings (no user, no chroot: keyd still enters its sandbox), the
- * configuration and IMSG_PROC_READY, then the relay identity.  During
- * the runs it takes keyd's audit records as the parent does (one line
- * each in an audit log, hash-chained with common/audit.c, written with
- * write(2)) and checks that there is one record per signature.
+ * (IMSG_PROC_FD, frontend instances 0..N-1), the key file
+ * (IMSG_CFG_KEY; keyd generates the key into it the first time),
+ * development-mode process settings (no user, no chroot: keyd still
+ * enters its sandbox), the configuration, the head of the audit log
+ * (IMSG_KEY_AUDIT_ACK, seq 0) and IMSG_PROC_READY, then the relay
+ * identity.  It keeps the audit log as the parent does: each record
+ * (IMSG_KEY_AUDIT) becomes a hash-chained line (common/audit.c), written
+ * with write(2); after each batch read from keyd one fsync(2), then
+ * IMSG_KEY_AUDIT_ACK with the last record's number and the chain head,
+ * which releases the signatures keyd holds until then.  At the end the
+ * whole log must verify (audit_verify(), checkpoints included) and hold
+ * one record per signature plus keyd's checkpoints.
  *
- * Each requester is a process of its own, as the frontends are: it
- * keeps WINDOW heartbeat-response requests (IMSG_KEY_SIGN_HBRESP, what a
- * frontend asks for to answer POST /federation/v1/heartbeat) in flight
- * on its channel and counts the signatures that arrive within the
- * measured interval (after a warm-up); the first answer of every run is
- * verified against keyd's public key.  Any refusal stops the benchmark.
+ * keyd allows each requester a burst of KEYD_BURST signatures, then
+ * KEYD_RATE a second (keyd.h).  So every run starts a new keyd (the
+ * restart path: the log goes on), and each requester, a process of its
+ * own as the frontends are, asks for exactly KEYD_BURST signatures of
+ * heartbeat responses (IMSG_KEY_SIGN_HBRESP, what a frontend asks for
+ * to answer POST /federation/v1/heartbeat), WINDOW in flight, and must
+ * get every one; the first answer is verified against keyd's public key
+ * over the heartbeat template with the time keyd stamped.  Any refusal
+ * stops the benchmark.  The rate is all signatures over the time from
+ * the common start to the last answer.
  *
  * "raw sign" is EVP_DigestSignInit() and EVP_DigestSign() over the same
- * heartbeat template with a key made once, in one thread: keyd is one
- * thread too.  keyd verifies every signature before it lets it out, so
- * "raw sign + verify" adds EVP_DigestVerify(): that is keyd's limit.
- * Runs go raw sign, raw sign + verify, keyd x 1, keyd x N, RUNS times.
- * Rates are per wall second, and per second of CPU time (of this
- * process for raw, of keyd from /proc for keyd), which leaves out the
+ * template with a key made once, in one thread: keyd is one thread too.
+ * keyd verifies every signature before it lets it out, so "raw sign +
+ * verify" adds EVP_DigestVerify(): that is keyd's limit.  Runs go raw
+ * sign, raw sign + verify, keyd x 1, keyd x N, RUNS times.  Rates are
+ * per wall second, and per second of CPU time (of this process for raw;
+ * of keyd, from /proc/PID/schedstat, for keyd), which leaves out the
  * time other processes of a shared machine had the core.
  *
  * usage: keysign [-d seconds] [-n requesters] [-r runs] [-w window]
@@ -58,31 +67,31 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "imsg.h"
+#include "keyd.h"
 #include "relayd_imsg.h"
 
 #define OWN_ID		"bench-relay"
 #define MAXREQ		PROC_MAX_INSTANCES	/* frontends */
 #define MAXRUNS		21
-#define WARMUP_MS	300
 #define ANSWER_MS	10000	/* keyd answers within, or it is stuck */
 
 struct result {
-	uint64_t	 counted;	/* in the measured interval */
-	uint64_t	 total;		/* all answers of the run */
-	uint64_t	 usec;		/* the measured interval */
+	uint64_t	 signed_;	/* signatures received */
+	uint64_t	 done;		/* mono us of the last one */
 };
 
 static pid_t		 keyd_pid = -1;
 static struct imsgbuf	 kparent;		/* our end of fd 3 */
 static int		 reqfd[MAXREQ];	/* our ends of the channels */
+static int		 nchan;
 static uint8_t		 keyd_pub[ED25519_PUB_LEN];
 static char		 keyd_pubhex[PUBKEY_HEX_MAX];
 static char		 tmpdir[64];
 static char		 keypath[128], auditpath[128];
-static int		 auditfd = -1;
+static int		 auditfd = -1, keycreated = 1, stopping;
 static uint8_t		 audit_prev[AUDIT_HASH_LEN];
-static uint64_t		 audit_records;
-static int		 duration = 3, nreq = 4, runs = 3, window = 64;
+static uint64_t		 audit_records, audit_cps, audit_seq, nsigned;
+static int		 duration = 2, nreq = 4, runs = 5, window = 64;
 
 static uint64_t
 mono_us(void)
@@ -102,48 +111,41 @@ cpu_s(void)
 	return (ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
-/* keyd's user + system CPU time, from /proc/PID/stat */
+/* keyd's time on the CPU, from /proc/PID/schedstat (ns) */
 static double
 keyd_cpu_s(void)
 {
-	char		 path[64], buf[1024], *p;
-	unsigned long	 ut, st;
-	FILE		*f;
+	char			 path[64];
+	unsigned long long	 ns;
+	FILE			*f;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)keyd_pid);
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)keyd_pid);
 	if ((f = fopen(path, "r")) == NULL)
 		err(1, "%s", path);
-	if (fgets(buf, sizeof(buf), f) == NULL)
-		errx(1, "%s: empty", path);
-	fclose(f);
-	/* after "(comm)": state is field 3, utime 14, stime 15 */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-	    "%lu %lu", &ut, &st) != 2)
+	if (fscanf(f, "%llu", &ns) != 1)
 		errx(1, "%s: cannot parse", path);
-	return ((double)(ut + st) / sysconf(_SC_CLK_TCK));
+	fclose(f);
+	return (ns / 1e9);
 }
 
 /*
  * The request a frontend sends to have its heartbeat response signed
- * (relayd/frontend/fe_fed.c, fe_fed_sign()).
+ * (relayd/frontend/fe_fed.c, fe_fed_sign()): keyd stamps the time.
  */
 static void
 hbresp_request(struct key_sign_req *req, uint32_t reqid)
 {
 	memset(req, 0, sizeof(*req));
 	req->reqid = reqid;
-	req->timestamp = now_ms();
 }
 
-/* What keyd signed for it: the heartbeat template of our relay id. */
+/* What keyd signed: the heartbeat template of our id at its time. */
 static int
-hbresp_verify(const struct key_sign_req *req,
-    const struct key_sign_resp *resp)
+hbresp_verify(const struct key_sign_resp *resp)
 {
 	char	 msg[256];
 
-	if (msg_heartbeat(msg, sizeof(msg), OWN_ID, req->timestamp) == -1)
+	if (msg_heartbeat(msg, sizeof(msg), OWN_ID, resp->timestamp) == -1)
 		return (-1);
 	return (ed25519_verify_hex(keyd_pubhex, (const uint8_t *)msg,
 	    strlen(msg), resp->signature));
@@ -170,23 +172,6 @@ recv_imsg(struct imsgbuf *ib, struct imsg *imsg, int timeout)
 }
 
 static void
-expect(struct imsgbuf *ib, uint32_t type, void *data, size_t len)
-{
-	struct imsg	 imsg;
-	int		 n;
-
-	if ((n = recv_imsg(ib, &imsg, ANSWER_MS)) != 1)
-		errx(1, "waiting for imsg %u from keyd: %s", type,
-		    n == 0 ? "EOF" : n == -2 ? "timeout" : "error");
-	if (imsg_get_type(&imsg) != type)
-		errx(1, "keyd sent imsg %u, not %u", imsg_get_type(&imsg),
-		    type);
-	if (data != NULL && imsg_get_data(&imsg, data, len) == -1)
-		errx(1, "imsg %u: bad size", type);
-	imsg_free(&imsg);
-}
-
-static void
 send_imsg(struct imsgbuf *ib, uint32_t type, int fd, const void *data,
     size_t len)
 {
@@ -203,10 +188,8 @@ audit_take(struct imsg *imsg)
 	char			 line[1024];
 	int			 n;
 
-	if (imsg_get_type(imsg) != IMSG_KEY_AUDIT ||
-	    imsg_get_data(imsg, &ka, sizeof(ka)) == -1)
-		errx(1, "keyd sent imsg %u to its parent",
-		    imsg_get_type(imsg));
+	if (imsg_get_data(imsg, &ka, sizeof(ka)) == -1)
+		errx(1, "IMSG_KEY_AUDIT: bad size");
 	if ((n = audit_format(line, sizeof(line) - 1, audit_prev, &ka)) <= 0)
 		errx(1, "cannot format an audit record");
 	audit_line_hash(line, n, audit_prev);
@@ -214,10 +197,114 @@ audit_take(struct imsg *imsg)
 	if (write(auditfd, line, n) != n)
 		err(1, "%s", auditpath);
 	audit_records++;
+	if (ka.kind == KEY_KIND_CHECKPOINT)
+		audit_cps++;
+	audit_seq = ka.seq;
+}
+
+/* relayd.c, audit_ack(): synced up to seq, and the chain head */
+static void
+audit_ack(uint64_t seq)
+{
+	struct key_audit_ack	 ack;
+
+	if (seq != 0 && fsync(auditfd) == -1)
+		err(1, "fsync %s", auditpath);
+	memset(&ack, 0, sizeof(ack));
+	ack.seq = seq;
+	memcpy(ack.head, audit_prev, sizeof(ack.head));
+	if (imsg_compose(&kparent, IMSG_KEY_AUDIT_ACK, 0, 0, -1, &ack,
+	    sizeof(ack)) != 1)
+		err(1, "imsg_compose");
+}
+
+/*
+ * What arrived from keyd on the parent channel: audit records (one
+ * fsync and ack per batch) and, when want is not 0, that message.
+ * Returns 1 when want was seen, 0 if not, -1 at EOF.
+ */
+static int
+parent_read(uint32_t want, void *data, size_t len)
+{
+	struct imsg	 imsg;
+	uint64_t	 before = audit_records;
+	uint32_t	 type;
+	int		 r, seen = 0;
+
+	if ((r = imsgbuf_read(&kparent)) == 0 ||
+	    (r == -1 && stopping && errno == ECONNRESET))
+		return (-1);
+	if (r == -1)
+		err(1, "keyd's parent channel");
+	while ((r = imsgbuf_get(&kparent, &imsg)) == 1) {
+		type = imsg_get_type(&imsg);
+		if (type == IMSG_KEY_AUDIT)
+			audit_take(&imsg);
+		else if (want != 0 && type == want) {
+			if (data != NULL &&
+			    imsg_get_data(&imsg, data, len) == -1)
+				errx(1, "imsg %u: bad size", type);
+			seen = 1;
+		} else
+			errx(1, "keyd sent imsg %u to its parent", type);
+		imsg_free(&imsg);
+	}
+	if (r == -1)
+		errx(1, "keyd sent a malformed imsg");
+	/* after IMSG_PROC_SHUTDOWN keyd holds nothing: its checkpoint */
+	if (audit_records != before && !stopping) {
+		audit_ack(audit_seq);
+		if (imsgbuf_flush(&kparent) == -1)
+			err(1, "ack to keyd");
+	}
+	return (seen);
 }
 
 static void
-keyd_start(void)
+parent_expect(uint32_t type, void *data, size_t len)
+{
+	struct pollfd	 pfd;
+	int		 n;
+
+	for (;;) {
+		pfd.fd = kparent.fd;
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, ANSWER_MS)) == -1 && errno != EINTR)
+			err(1, "poll");
+		if (n == 0)
+			errx(1, "keyd does not send imsg %u", type);
+		if (n == 1 && (n = parent_read(type, data, len)) == 1)
+			return;
+		if (n == -1)
+			errx(1, "keyd exited waiting for imsg %u", type);
+	}
+}
+
+static void
+setup_files(void)
+{
+	char	 errbuf[256];
+	int	 fd;
+
+	strlcpy(tmpdir, "/tmp/keysign.XXXXXX", sizeof(tmpdir));
+	if (mkdtemp(tmpdir) == NULL)
+		err(1, "mkdtemp");
+	snprintf(keypath, sizeof(keypath), "%s/relay.key", tmpdir);
+	snprintf(auditpath, sizeof(auditpath), "%s/sign.log", tmpdir);
+	if ((fd = open(keypath, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
+		err(1, "%s", keypath);
+	close(fd);
+	if ((auditfd = open(auditpath, O_RDWR | O_CREAT | O_EXCL |
+	    O_APPEND, 0600)) == -1)
+		err(1, "%s", auditpath);
+	if (audit_last_hash(auditfd, audit_prev, errbuf, sizeof(errbuf)) ==
+	    -1)
+		errx(1, "%s: %s", auditpath, errbuf);
+}
+
+/* keyd as relayd starts it, with n frontend channels */
+static void
+keyd_start(int n)
 {
 	struct cfg_proc		 cp;
 	struct cfg_key		 ck;
@@ -229,17 +316,8 @@ keyd_start(void)
 	struct key_pubkey	 kp;
 	int			 sp[2], ch[2], keyfd, i;
 
-	strlcpy(tmpdir, "/tmp/keysign.XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
-		err(1, "mkdtemp");
-	snprintf(keypath, sizeof(keypath), "%s/relay.key", tmpdir);
-	snprintf(auditpath, sizeof(auditpath), "%s/sign.log", tmpdir);
-	if ((keyfd = open(keypath, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
+	if ((keyfd = open(keypath, O_RDWR)) == -1)
 		err(1, "%s", keypath);
-	if ((auditfd = open(auditpath, O_WRONLY | O_CREAT | O_EXCL |
-	    O_APPEND, 0600)) == -1)
-		err(1, "%s", auditpath);
-
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
 		err(1, "socketpair");
 	switch ((keyd_pid = fork())) {
@@ -264,7 +342,7 @@ keyd_start(void)
 	/* development mode: no user, no chroot; the sandbox still applies */
 	memset(&cp, 0, sizeof(cp));
 	send_imsg(&kparent, IMSG_CFG_PROC, -1, &cp, sizeof(cp));
-	for (i = 0; i < nreq; i++) {
+	for (i = 0; i < n; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, ch) == -1)
 			err(1, "socketpair");
 		pf.peer = PROC_FRONTEND;
@@ -273,19 +351,23 @@ keyd_start(void)
 		close(ch[1]);
 		reqfd[i] = ch[0];
 	}
-	memset(&ck, 0, sizeof(ck));
-	strlcpy(ck.path, keypath, sizeof(ck.path));
-	ck.created = 1;
-	send_imsg(&kparent, IMSG_CFG_KEY, keyfd, &ck, sizeof(ck));
-	close(keyfd);
+	nchan = n;
 	memset(&cg, 0, sizeof(cg));
 	strlcpy(cg.name, OWN_ID, sizeof(cg.name));
-	cg.prefork = nreq;
+	cg.prefork = n;
 	send_imsg(&kparent, IMSG_CFG_GLOBAL, -1, &cg, sizeof(cg));
+	memset(&ck, 0, sizeof(ck));
+	strlcpy(ck.path, keypath, sizeof(ck.path));
+	ck.created = keycreated;
+	send_imsg(&kparent, IMSG_CFG_KEY, keyfd, &ck, sizeof(ck));
+	close(keyfd);
+	keycreated = 0;
+	/* the head of the log keyd's records will extend */
+	audit_ack(0);
 	send_imsg(&kparent, IMSG_CFG_DONE, -1, NULL, 0);
-	expect(&kparent, IMSG_CFG_ACK, NULL, 0);
+	parent_expect(IMSG_CFG_ACK, NULL, 0);
 	send_imsg(&kparent, IMSG_PROC_READY, -1, NULL, 0);
-	expect(&kparent, IMSG_KEY_PUBKEY, &kp, sizeof(kp));
+	parent_expect(IMSG_KEY_PUBKEY, &kp, sizeof(kp));
 	memcpy(keyd_pub, kp.public_key, sizeof(keyd_pub));
 	hex_encode(keyd_pub, sizeof(keyd_pub), keyd_pubhex);
 
@@ -298,76 +380,72 @@ keyd_start(void)
 	/* a status round trip orders the identity before the requests */
 	sr.reqid = 1;
 	send_imsg(&kparent, IMSG_PROC_STATUS_REQ, -1, &sr, sizeof(sr));
-	expect(&kparent, IMSG_PROC_STATUS, &st, sizeof(st));
+	parent_expect(IMSG_PROC_STATUS, &st, sizeof(st));
 	if (!st.healthy)
 		errx(1, "keyd is not healthy: %s", st.detail);
 }
 
+/* IMSG_PROC_SHUTDOWN, its last records (the checkpoint), then EOF */
 static void
 keyd_stop(void)
 {
-	int	 status, i;
+	struct pollfd	 pfd;
+	uint64_t	 deadline;
+	int		 status, i, n;
 
-	if (keyd_pid == -1)
-		return;
 	send_imsg(&kparent, IMSG_PROC_SHUTDOWN, -1, NULL, 0);
-	for (i = 0; i < 1000; i++) {
-		if (waitpid(keyd_pid, &status, WNOHANG) == keyd_pid)
+	stopping = 1;
+	deadline = mono_us() + ANSWER_MS * 1000;
+	for (;;) {
+		pfd.fd = kparent.fd;
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, ANSWER_MS)) == -1 && errno != EINTR)
+			err(1, "poll");
+		if (n == 1 && parent_read(0, NULL, 0) == -1)
 			break;
-		usleep(10000);
+		if (mono_us() > deadline)
+			errx(1, "keyd did not exit on IMSG_PROC_SHUTDOWN");
 	}
-	if (i == 1000) {
-		kill(keyd_pid, SIGKILL);
-		waitpid(keyd_pid, &status, 0);
-		errx(1, "keyd did not exit on IMSG_PROC_SHUTDOWN");
-	}
+	if (waitpid(keyd_pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		errx(1, "keyd exited with status %d", status);
 	keyd_pid = -1;
+	stopping = 0;
 	imsgbuf_clear(&kparent);
 	close(kparent.fd);
-	for (i = 0; i < nreq; i++)
+	for (i = 0; i < nchan; i++)
 		close(reqfd[i]);
-	close(auditfd);
-	unlink(keypath);
-	unlink(auditpath);
-	rmdir(tmpdir);
+	nchan = 0;
 }
 
 /*
- * One requester (a forked process): WINDOW requests in flight from
- * start until start + WARMUP_MS + duration, counting the answers in
- * between; then it drains what is in flight and writes its result.
+ * One requester (a forked process): KEYD_BURST requests, WINDOW in
+ * flight, from start on; every one must be signed.
  */
 __attribute__((__noreturn__)) static void
 requester(int fd, int out, uint64_t start)
 {
 	struct imsgbuf		 ib;
 	struct imsg		 imsg;
-	struct key_sign_req	 req, first;
+	struct key_sign_req	 req;
 	struct key_sign_resp	 resp;
 	struct result		 res;
 	struct timespec		 ts;
-	uint64_t		 t, t0, t1;
-	uint32_t		 reqid = 1;
-	int			 inflight = 0, n, verified = 0;
+	uint32_t		 sent = 0;
+	int			 inflight = 0, n;
 
 	if (imsgbuf_init(&ib, fd) == -1 ||
 	    imsgbuf_set_maxsize(&ib, PROC_IMSG_MAXSIZE) == -1)
 		err(1, "imsgbuf_init");
 	memset(&res, 0, sizeof(res));
-	memset(&first, 0, sizeof(first));
-	t0 = start + WARMUP_MS * 1000;
-	t1 = t0 + (uint64_t)duration * 1000000;
 	ts.tv_sec = start / 1000000;
 	ts.tv_nsec = (start % 1000000) * 1000;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
 	    EINTR)
 		;
 	for (;;) {
-		t = mono_us();
-		while (t < t1 && inflight < window) {
-			hbresp_request(&req, reqid++);
-			if (!verified && inflight == 0)
-				first = req;
+		while (sent < KEYD_BURST && inflight < window) {
+			hbresp_request(&req, ++sent);
 			if (imsg_compose(&ib, IMSG_KEY_SIGN_HBRESP, 0, 0, -1,
 			    &req, sizeof(req)) != 1)
 				err(1, "imsg_compose");
@@ -381,7 +459,6 @@ requester(int fd, int out, uint64_t start)
 			errx(1, "requester: keyd %s", n == 0 ? "closed the "
 			    "channel" : n == -2 ? "does not answer" :
 			    "sent garbage");
-		t = mono_us();
 		if (imsg_get_type(&imsg) != IMSG_KEY_SIGNATURE) {
 			if (imsg_get_type(&imsg) == IMSG_KEY_REFUSED &&
 			    imsg_get_data(&imsg, &resp, sizeof(resp)) == 0)
@@ -393,45 +470,37 @@ requester(int fd, int out, uint64_t start)
 			errx(1, "IMSG_KEY_SIGNATURE: bad size");
 		imsg_free(&imsg);
 		resp.signature[sizeof(resp.signature) - 1] = '\0';
-		if (!verified) {
-			if (resp.reqid != first.reqid)
-				errx(1, "first answer is for %u, not %u",
-				    resp.reqid, first.reqid);
-			if (hbresp_verify(&first, &resp) == -1)
-				errx(1, "keyd's signature does not verify");
-			verified = 1;
-		}
+		/* answers come in order: the first is request 1 */
+		if (res.signed_ == 0 && (resp.reqid != 1 ||
+		    hbresp_verify(&resp) == -1))
+			errx(1, "keyd's first signature does not verify");
 		inflight--;
-		res.total++;
-		if (t >= t0 && t < t1)
-			res.counted++;
+		res.signed_++;
 	}
-	res.usec = t1 - t0;
+	res.done = mono_us();
 	if (write(out, &res, sizeof(res)) != sizeof(res))
 		err(1, "write result");
 	_exit(0);
 }
 
 /*
- * One run with n requesters.  Returns the signatures per wall second in
- * the measured interval; *cpu gets them per second of keyd's CPU time
- * over the whole run.
+ * One run with a new keyd and n requesters.  Returns the signatures per
+ * wall second; *cpu gets them per second of keyd's CPU time.
  */
 static double
 run_keyd(int n, double *cpu)
 {
 	struct pollfd	 pfd[1 + MAXREQ];
-	struct imsg	 imsg;
-	struct result	 res, sum;
+	struct result	 res;
 	pid_t		 pids[MAXREQ];
-	uint64_t	 start, want = 0, before;
+	uint64_t	 start, last = 0, total = 0, before;
 	double		 c0, c1;
 	int		 pipes[MAXREQ][2], i, done = 0, status, r;
 
-	memset(&sum, 0, sizeof(sum));
+	keyd_start(n);
 	before = audit_records;
 	c0 = keyd_cpu_s();
-	start = mono_us() + 50000;
+	start = mono_us() + 20000;
 	for (i = 0; i < n; i++) {
 		if (pipe(pipes[i]) == -1)
 			err(1, "pipe");
@@ -446,7 +515,7 @@ run_keyd(int n, double *cpu)
 		close(pipes[i][1]);
 	}
 	/* the parent's side: audit records, until every requester is done */
-	while (done < n || audit_records - before < want) {
+	while (done < n) {
 		pfd[0].fd = kparent.fd;
 		pfd[0].events = POLLIN;
 		for (i = 0; i < n; i++) {
@@ -459,20 +528,11 @@ run_keyd(int n, double *cpu)
 			err(1, "poll");
 		}
 		if (r == 0)
-			errx(1, "no audit record for %d s: %" PRIu64 " of %"
-			    PRIu64, ANSWER_MS / 1000, audit_records - before,
-			    want);
-		if (pfd[0].revents & (POLLIN | POLLHUP)) {
-			if ((r = imsgbuf_read(&kparent)) != 1)
-				errx(1, "keyd's parent channel: %s", r == 0 ?
-				    "EOF" : "error");
-			while ((r = imsgbuf_get(&kparent, &imsg)) == 1) {
-				audit_take(&imsg);
-				imsg_free(&imsg);
-			}
-			if (r == -1)
-				errx(1, "keyd sent a malformed imsg");
-		}
+			errx(1, "nothing from keyd or a requester for %d s",
+			    ANSWER_MS / 1000);
+		if (pfd[0].revents & (POLLIN | POLLHUP) &&
+		    parent_read(0, NULL, 0) == -1)
+			errx(1, "keyd exited");
 		for (i = 0; i < n; i++) {
 			if (pipes[i][0] == -1 ||
 			    !(pfd[1 + i].revents & (POLLIN | POLLHUP)))
@@ -482,10 +542,9 @@ run_keyd(int n, double *cpu)
 				errx(1, "requester %d failed", i);
 			close(pipes[i][0]);
 			pipes[i][0] = -1;
-			sum.counted += res.counted;
-			sum.total += res.total;
-			sum.usec = res.usec;
-			want += res.total;
+			total += res.signed_;
+			if (res.done > last)
+				last = res.done;
 			done++;
 		}
 	}
@@ -494,11 +553,17 @@ run_keyd(int n, double *cpu)
 		if (waitpid(pids[i], &status, 0) == -1 ||
 		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			errx(1, "requester %d failed", i);
-	if (audit_records - before != sum.total)
+	keyd_stop();
+	if (total != (uint64_t)n * KEYD_BURST)
+		errx(1, "%" PRIu64 " signatures, not %d", total,
+		    n * KEYD_BURST);
+	nsigned += total;
+	/* the records of the signatures and keyd's checkpoints */
+	if (audit_records - before < total)
 		errx(1, "%" PRIu64 " audit records for %" PRIu64
-		    " signatures", audit_records - before, sum.total);
-	*cpu = c1 > c0 ? sum.total / (c1 - c0) : 0;
-	return (sum.counted / (sum.usec / 1e6));
+		    " signatures", audit_records - before, total);
+	*cpu = total / (c1 - c0);
+	return (total / ((last - start) / 1e6));
 }
 
 /*
@@ -542,6 +607,35 @@ run_raw(EVP_PKEY *key, int verify, double *cpu)
 	*cpu = n / (cpu_s() - c0);
 	EVP_MD_CTX_free(ctx);
 	return (n / ((mono_us() - t0) / 1e6));
+}
+
+/* the whole log: every line, the chain, every checkpoint */
+static void
+verify_log(void)
+{
+	struct audit_seal	 seal;
+	FILE			*f;
+	size_t			 nlines, bad;
+	char			 errbuf[256];
+
+	if ((f = fopen(auditpath, "r")) == NULL)
+		err(1, "%s", auditpath);
+	memset(&seal, 0, sizeof(seal));
+	seal.key = keyd_pub;
+	if (audit_verify(f, &seal, &nlines, &bad, errbuf, sizeof(errbuf)) ==
+	    -1)
+		errx(1, "%s: line %zu: %s", auditpath, bad, errbuf);
+	fclose(f);
+	if (nlines != audit_records || seal.checkpoints != audit_cps ||
+	    seal.unsealed != 0 || audit_records != nsigned + audit_cps)
+		errx(1, "%s: %zu lines, %zu checkpoints, %zu unsealed; "
+		    "%" PRIu64 " records taken, %" PRIu64 " signatures",
+		    auditpath, nlines, seal.checkpoints, seal.unsealed,
+		    audit_records, nsigned);
+	close(auditfd);
+	unlink(keypath);
+	unlink(auditpath);
+	rmdir(tmpdir);
 }
 
 static int
@@ -633,22 +727,23 @@ main(int argc, char *argv[])
 	memset(seed, 0x5a, sizeof(seed));
 	if ((key = ed25519_from_seed(seed)) == NULL)
 		errx(1, "ed25519_from_seed");
-	keyd_start();
+	setup_files();
 	for (r = 0; r < runs; r++) {
 		raw[r] = run_raw(key, 0, &rawc[r]);
 		rawv[r] = run_raw(key, 1, &rawvc[r]);
 		one[r] = run_keyd(1, &onec[r]);
 		many[r] = run_keyd(nreq, &manyc[r]);
 	}
-	keyd_stop();
+	verify_log();
 	EVP_PKEY_free(key);
 
-	printf("keyd signatures over imsg (IMSG_KEY_SIGN_HBRESP, %d in "
-	    "flight per requester,\neach requester a process), against "
-	    "EVP_DigestSign in one thread; %d s a run\nafter %d ms of "
-	    "warm-up, %d runs, alternated.  Signatures per wall second "
-	    "and per\nCPU second (raw: this process; keyd: keyd's, from "
-	    "/proc).\n\n", window, duration, WARMUP_MS, runs);
+	printf("keyd signatures over imsg: IMSG_KEY_SIGN_HBRESP, a new keyd "
+	    "each run, every\nrequester a process asking for its burst of "
+	    "%d (then keyd allows %d/s),\n%d in flight; raw: %d s of "
+	    "EVP_DigestSign in one thread; %d runs, alternated.\n"
+	    "Signatures per wall second and per CPU second (raw: this "
+	    "process; keyd:\nkeyd's, from /proc/PID/schedstat).\n\n",
+	    KEYD_BURST, KEYD_RATE, window, duration, runs);
 	printf("%-21s %7s %7s %7s %7s %7s %7s %7s %7s\n", "", "wall/s",
 	    "wall/s", "cpu/s", "cpu/s", "/sign", "/sign", "/s+v", "/s+v");
 	printf("%-21s %7s %7s %7s %7s %7s %7s %7s %7s\n", "", "best", "median",
@@ -660,7 +755,8 @@ main(int argc, char *argv[])
 	row(label, many, manyc, raw, rawc, rawv, rawvc);
 	printf("(ratios of the medians; /sign: to raw signing, target >= 80 "
 	    "%%; /s+v: to raw\nsign + verify, the work keyd must do)\n");
-	printf("%" PRIu64 " audit records written, one per signature.\n",
-	    audit_records);
+	printf("audit log: %" PRIu64 " records (%" PRIu64 " signatures, %"
+	    PRIu64 " checkpoints), chain and checkpoints verified.\n",
+	    audit_records, nsigned, audit_cps);
 	return (0);
 }
