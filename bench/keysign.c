@@ -13,7 +13,7 @@
  * (IMSG_KEY_AUDIT_ACK, seq 0) and IMSG_PROC_READY, then the relay
  * identity.  It keeps the audit log as the parent does: each record
  * (IMSG_KEY_AUDIT) becomes a hash-chained line (common/audit.c), written
- * with write(2); after each batch read from keyd one fsync(2), then
+ * with write(2); after each batch read from keyd one fdatasync(2), then
  * IMSG_KEY_AUDIT_ACK with the last record's number and the chain head,
  * which releases the signatures keyd holds until then.  At the end the
  * whole log must verify (audit_verify(), checkpoints included) and hold
@@ -208,8 +208,8 @@ audit_ack(uint64_t seq)
 {
 	struct key_audit_ack	 ack;
 
-	if (seq != 0 && fsync(auditfd) == -1)
-		err(1, "fsync %s", auditpath);
+	if (seq != 0 && fdatasync(auditfd) == -1)
+		err(1, "fdatasync %s", auditpath);
 	memset(&ack, 0, sizeof(ack));
 	ack.seq = seq;
 	memcpy(ack.head, audit_prev, sizeof(ack.head));
@@ -220,7 +220,7 @@ audit_ack(uint64_t seq)
 
 /*
  * What arrived from keyd on the parent channel: audit records (one
- * fsync and ack per batch) and, when want is not 0, that message.
+ * fdatasync and ack per batch) and, when want is not 0, that message.
  * Returns 1 when want was seen, 0 if not, -1 at EOF.
  */
 static int
