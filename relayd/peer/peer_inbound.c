@@ -57,7 +57,11 @@ fe_wait_new(int inst, uint32_t reqid, struct peer *p, int code)
 	return (w);
 }
 
-/* The relay id other than `id' whose pinned key is `key', or NULL. */
+/*
+ * The relay id other than `id' whose pinned key is `key', or NULL.  An
+ * unconfirmed handshake pins nothing: anyone can propose with another
+ * relay's public key, and that must not lock the owner out.
+ */
 static const char *
 key_owner(const char *key, const char *id)
 {
@@ -65,6 +69,7 @@ key_owner(const char *key, const char *id)
 
 	RB_FOREACH(q, peer_tree, &peers)
 		if (q->r.e.state != PEER_REMOVED &&
+		    !peer_unconfirmed(&q->r.e) &&
 		    strcmp(q->r.e.relay_id, id) != 0 &&
 		    strcmp(q->r.e.public_key, key) == 0)
 			return (q->r.e.relay_id);
