@@ -92,6 +92,7 @@ static int		 auditfd = -1, keycreated = 1, stopping;
 static uint8_t		 audit_prev[AUDIT_HASH_LEN];
 static uint64_t		 audit_records, audit_cps, audit_seq, nsigned;
 static int		 duration = 2, nreq = 4, runs = 5, window = 64;
+static pid_t		 mypid;
 
 static uint64_t
 mono_us(void)
@@ -632,10 +633,29 @@ verify_log(void)
 		    "%" PRIu64 " records taken, %" PRIu64 " signatures",
 		    auditpath, nlines, seal.checkpoints, seal.unsealed,
 		    audit_records, nsigned);
-	close(auditfd);
-	unlink(keypath);
-	unlink(auditpath);
-	rmdir(tmpdir);
+}
+
+/*
+ * On every way out, errx() included: keyd stopped by its PID (the
+ * requesters see their channels close and exit), the files removed.
+ */
+static void
+cleanup(void)
+{
+	int	 status;
+
+	if (getpid() != mypid)
+		return;
+	if (keyd_pid != -1) {
+		kill(keyd_pid, SIGTERM);
+		waitpid(keyd_pid, &status, 0);
+		keyd_pid = -1;
+	}
+	if (tmpdir[0] != '\0') {
+		unlink(keypath);
+		unlink(auditpath);
+		rmdir(tmpdir);
+	}
 }
 
 static int
@@ -723,6 +743,9 @@ main(int argc, char *argv[])
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	mypid = getpid();
+	if (atexit(cleanup) != 0)
+		errx(1, "atexit");
 
 	memset(seed, 0x5a, sizeof(seed));
 	if ((key = ed25519_from_seed(seed)) == NULL)
