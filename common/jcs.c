@@ -50,6 +50,7 @@ struct jparser {
 	char			*err;
 	size_t			 errlen;
 	int			 failed;
+	int			 flags;	/* JCS_ALLOW_NUL */
 };
 
 /* A decoded string: either in the input or at sbuf + off. */
@@ -402,6 +403,15 @@ parse_string(struct jparser *p, struct jstr *s)
 				    (lo - 0xdc00);
 				p->pos += 6;
 			}
+			/*
+			 * One rule for every string from outside: \u0000
+			 * would cut it short wherever it is read as a C
+			 * string (issue 8, finding 7).
+			 */
+			if (cp == 0 && !(p->flags & JCS_ALLOW_NUL)) {
+				perr(p, p->pos - 6, "\\u0000 (NUL) in string");
+				return (-1);
+			}
 			/* A lone surrogate stays as WTF-8, as JS keeps it. */
 			sbuf_put_wtf8(p, cp);
 			continue;
@@ -747,10 +757,18 @@ parse_value(struct jparser *p)
 json_t *
 jcs_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
+	return (jcs_parse_flags(buf, len, 0, err, errlen));
+}
+
+json_t *
+jcs_parse_flags(const char *buf, size_t len, int flags, char *err,
+    size_t errlen)
+{
 	struct jparser	 p;
 	json_t		*v;
 
 	memset(&p, 0, sizeof(p));
+	p.flags = flags;
 	p.buf = (const unsigned char *)buf;
 	p.len = len;
 	p.err = err;
@@ -1394,7 +1412,7 @@ jcs_is_canonical(const char *buf, size_t len)
 	size_t	 slen;
 	int	 r = 0;
 
-	if ((v = jcs_parse(buf, len, NULL, 0)) == NULL)
+	if ((v = jcs_parse_flags(buf, len, JCS_ALLOW_NUL, NULL, 0)) == NULL)
 		return (0);
 	if ((s = jcs_serialize(v, 0, &slen)) != NULL) {
 		r = slen == len && memcmp(s, buf, len) == 0;

@@ -142,6 +142,8 @@ struct cfg_global {
 	char		 endpoint[RELAY_URL_MAX];
 	uint32_t	 prefork;
 	uint64_t	 body_limit;
+	uint32_t	 http_max_conns;	/* per frontend process */
+	uint32_t	 http_req_timeout_ms;	/* whole-request deadline */
 	uint32_t	 fee_ppm;	/* 5% = 50000 */
 	/* federation */
 	int32_t		 fed_enable;

@@ -22,6 +22,7 @@ void	log_debug(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	logit(int, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
+void	log_event_cb(int, const char *);	/* libevent's messages */
 void	vlog(int, const char *, va_list)
 	    __attribute__((__format__ (printf, 2, 0)));
 __attribute__((__noreturn__)) void fatal(const char *, ...)

@@ -392,6 +392,8 @@ proc_child_init(struct proc *p, enum proc_id id, int instance,
 		log_procinit(name);
 	} else
 		log_procinit(title);
+	/* libevent's messages pass the log's limiter too */
+	event_set_log_callback(log_event_cb);
 	if ((p->evbase = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", __func__);
 

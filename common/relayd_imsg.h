@@ -83,6 +83,20 @@ enum imsg_type {
 	IMSG_CTL_ROUTE_END,	/* answer: struct route_end */
 	IMSG_CTL_GRAPH,		/* answer: struct ctl_text + text */
 
+	/* agents: see the block comment above struct ag_req */
+	IMSG_LDG_AG_DEVICE,	/* frontend->ledgerd: struct ag_req */
+	IMSG_LDG_AG_KEYS,	/* ledgerd->frontend: struct ag_keys */
+	IMSG_LDG_AG_BOOTSTRAP,	/* frontend->ledgerd: ag_req + JSON */
+	IMSG_LDG_AG_REGISTER,	/* frontend->ledgerd: ag_req + JSON */
+	IMSG_LDG_AG_HEARTBEAT,	/* frontend->ledgerd: ag_req + JSON */
+	IMSG_LDG_AG_DEREGISTER,	/* frontend->ledgerd: ag_req + JSON */
+	IMSG_LDG_AG_LISTING,	/* frontend->ledgerd: ag_req + JSON */
+	IMSG_LDG_AG_RESULT,	/* ledgerd->frontend: ag_result + JSON */
+	IMSG_CTL_SHOW_AGENTS,	/* relayctl->peer->ledgerd: ctl_agent_req */
+	IMSG_CTL_SHOW_AGENT,	/* relayctl->peer->ledgerd: ctl_agent_req */
+	IMSG_CTL_AGENT_REVOKE,	/* relayctl->peer->ledgerd: ctl_agent_req */
+	IMSG_CTL_AGENT,		/* answer: struct ctl_agent, one per row */
+
 	IMSG_TYPE_MAX
 };
 
@@ -156,7 +170,7 @@ struct ldg_state {
  * counted per route (relayd/frontend/http.h) and status bucket
  * (relayd/fed/metrics.c: 200 202 400 401 403 404 405 409 413 414 429 500 503, then "other").
  */
-#define FE_ROUTE_MAX	16
+#define FE_ROUTE_MAX	24
 #define FE_STATUS_MAX	16
 
 /*
@@ -184,6 +198,12 @@ struct fe_stats {
 	uint32_t	 queue[PROC_MAX];	/* imsgs queued to each process */
 	uint64_t	 auth_failures[AUTH_FAIL_MAX];
 	uint64_t	 ip_rate_limited;	/* per-IP 429s (fedauth.h) */
+	/* the HTTP layer (http.h) */
+	uint64_t	 http_conns;		/* open now */
+	uint64_t	 http_evicted;		/* pushed out at the cap */
+	uint64_t	 http_deadline;		/* cut by request timeout */
+	uint64_t	 http_refused;		/* refused by the guard */
+	uint64_t	 http_accept_err;	/* accept(2) errors */
 };
 
 /* IMSG_METRICS_REQ */
@@ -504,6 +524,85 @@ struct ctl_route_req {
 /* IMSG_CTL_GRAPH: this header, then up to ROUTE_TEXT_CHUNK bytes */
 struct ctl_text {
 	uint32_t	 last;		/* 1 on the final chunk */
+};
+
+/*
+ * Agents (relayd(8) AGENTS).  Identities, devices, registrations and
+ * listings live in PostgreSQL (ledgerd/schema/004-agents.sql).  The
+ * frontend validates each request and authenticates its agent token
+ * itself (relayd/frontend/agent_token.c): it asks ledgerd for the keys
+ * of the token's (did, mid) with IMSG_LDG_AG_DEVICE (answer
+ * IMSG_LDG_AG_KEYS), verifies the signature, then sends the operation:
+ * struct ag_req followed by doclen bytes of canonical JSON, the
+ * validated and normalised request.  ledgerd applies it in one
+ * transaction that also consumes the token's jti, and answers
+ * IMSG_LDG_AG_RESULT: struct ag_result (the HTTP status) followed by the
+ * response body (on success) or {"error": ...}.  All carry the
+ * frontend's reqid; ledgerd answers the instance that asked.
+ *
+ * relayctl's show agents / show agent / agent revoke reach ledgerd
+ * through the peer engine with the control connection's id as imsg peer
+ * id; ledgerd answers IMSG_CTL_AGENT rows, then IMSG_CTL_OK or
+ * IMSG_CTL_FAIL (struct ctl_result), which the peer engine relays.
+ */
+#define AG_DEVICE_MAX		128	/* device_id, NUL included */
+#define AG_JTI_MAX		128
+#define AG_DOC_MAX		(64 * 1024)	/* JSON after ag_req */
+
+struct ag_req {
+	uint32_t	 reqid;
+	char		 motebit_id[AGENT_ID_MAX];
+	char		 device_id[AG_DEVICE_MAX];
+	char		 jti[AG_JTI_MAX];	/* "" for bootstrap, DEVICE */
+	int64_t		 exp;		/* token expiry, epoch ms */
+	uint32_t	 doclen;
+};
+
+/* IMSG_LDG_AG_KEYS */
+struct ag_keys {
+	uint32_t	 reqid;
+	int32_t		 status;	/* 0 found, 1 unknown, 503 no DB */
+	char		 device_key[PUBKEY_HEX_MAX];
+	char		 identity_key[PUBKEY_HEX_MAX];
+	int32_t		 revoked;	/* operator revocation */
+	int32_t		 registered;
+};
+
+/* IMSG_LDG_AG_RESULT: header, then doclen bytes of JSON */
+struct ag_result {
+	uint32_t	 reqid;
+	int32_t		 status;	/* HTTP status */
+	uint32_t	 doclen;
+};
+
+/* IMSG_CTL_SHOW_AGENTS, IMSG_CTL_SHOW_AGENT, IMSG_CTL_AGENT_REVOKE */
+struct ctl_agent_req {
+	char		 motebit_id[AGENT_ID_MAX];	/* SHOW_AGENT, REVOKE */
+	char		 capability[ROUTE_CAP_MAX];	/* SHOW_AGENTS, or "" */
+};
+
+/* IMSG_CTL_AGENT */
+struct ctl_agent {
+	char		 motebit_id[AGENT_ID_MAX];
+	char		 public_key[PUBKEY_HEX_MAX];
+	char		 device_id[AG_DEVICE_MAX];	/* registered with */
+	char		 endpoint[RELAY_URL_MAX];
+	char		 display_name[RELAY_NAME_MAX];
+	char		 settlement_address[48];
+	char		 settlement_modes[16];
+	char		 listing_id[48];
+	int32_t		 registered;	/* a registration exists */
+	int32_t		 visible;	/* federation_visible */
+	int32_t		 revoked;
+	uint32_t	 devices;
+	uint32_t	 ncaps;
+	char		 caps[ROUTE_CAPS_MAX][ROUTE_CAP_MAX];
+	int64_t		 price;		/* micro-units, routing */
+	uint32_t	 latency_ms;
+	int64_t		 created;	/* ms */
+	int64_t		 last_seen;	/* ms, 0 never */
+	int64_t		 expires;	/* ms, 0 none */
+	uint32_t	 pending_revocations;	/* owed to peers */
 };
 
 #endif /* RELAYD_IMSG_TYPES_H */

@@ -119,7 +119,9 @@ sb_procname(enum proc_id proc)
  * exception: when stderr is a regular file (the
  * foreground log redirected to a file), RLIMIT_FSIZE would turn every log
  * line into SIGXFSZ, so the file size limit is left alone; no new file can
- * be opened anyway.
+ * be opened anyway.  RLIMIT_NOFILE is not touched here: the parent raised
+ * it to the hard limit before spawning (relayd.c), and the frontend's
+ * connection cap is derived from it.
  */
 static void
 sb_rlimits(enum proc_id proc)
@@ -487,6 +489,14 @@ sb_seccomp_rules(scmp_filter_ctx ctx, enum proc_id proc)
 		ALLOW(getpeername);
 		ALLOW(shutdown);
 		ALLOW_IF(ioctl, SB_EQ(1, FIONBIO));
+		/*
+		 * The frontend's lingering close (http.c): a refused
+		 * connection's socket is kept for a moment, on a dup, to
+		 * read out what the client still sends before the close,
+		 * so that the client gets the answer, not a reset.
+		 */
+		if (proc == PROC_FRONTEND)
+			ALLOW(dup);
 	}
 
 	/* ---- Outbound: peer (federation), ledgerd (libpq). ---- */

@@ -13,4 +13,14 @@
 int	 agents_dispatch(struct proc *, struct db *, struct imsgev *,
 	    struct imsg *);
 
+/*
+ * agent_reg.c: the agent API (frontends) and relayctl's agent commands
+ * (through the peer engine); 0 when handled, -1 for another type.
+ */
+int	 agreg_dispatch(struct proc *, struct db *, struct imsgev *,
+	    struct imsg *);
+
+/* ledgerd.c: db_agent_count() changed; tell every process */
+void	 ledgerd_agent_count_changed(void);
+
 #endif /* LEDGERD_AGENTS_H */

@@ -1030,7 +1030,10 @@ boot_cb(struct db *d, const struct db_reply *r, void *arg)
 			log_info("postgresql: created relay identity %s",
 			    d->relay_id);
 		d->boot = BOOT_AGENTS;
-		db_submit(d, DB_Q_INTERNAL, "SELECT count(*) FROM agents", 0,
+		/* the agents other relays may see (agent_reg.c) */
+		db_submit(d, DB_Q_INTERNAL, "SELECT count(*) FROM agents "
+		    "WHERE federation_visible AND NOT revoked AND "
+		    "(expires_at IS NULL OR expires_at > now())", 0,
 		    NULL, boot_cb, NULL);
 		break;
 	case BOOT_IDENT_INSERT:

@@ -196,12 +196,16 @@ ledgerd_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 
 /*
  * The peer engine loads and writes the peer table (peers.c), routed
- * loads the local agents (agents.c).  Frontends and keyd send nothing
- * but the framework's generic messages yet; anything else is fatal.
+ * loads the local agents (agents.c), the frontends' agent API and
+ * relayctl's agent commands go to agent_reg.c.  keyd sends nothing but
+ * the framework's generic messages yet; anything else is fatal.
  */
 static int
 ledgerd_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
+	if ((iev->peer == PROC_FRONTEND || iev->peer == PROC_PEER) &&
+	    agreg_dispatch(&env.proc, env.db, iev, imsg) == 0)
+		return (0);
 	if (iev->peer == PROC_PEER)
 		return (peers_dispatch(&env.proc, env.db, iev, imsg));
 	if (iev->peer == PROC_ROUTED)
@@ -298,6 +302,19 @@ ledgerd_db_down(struct db *db, const char *reason, unsigned int retry_ms,
 	snprintf(detail, sizeof(detail), "postgresql unavailable: %s",
 	    reason);
 	ledgerd_send_state(0, detail);
+}
+
+/* The visible agent count changed (agent_reg.c): send the state again. */
+void
+ledgerd_agent_count_changed(void)
+{
+	char	 detail[128];
+
+	if (env.db == NULL || !db_up(env.db) || env.state_sent != 1)
+		return;
+	db_describe(env.db, detail, sizeof(detail));
+	env.state_sent = -1;
+	ledgerd_send_state(1, detail);
 }
 
 /* IMSG_LDG_STATE to everyone connected, when the state flips. */

@@ -18,6 +18,7 @@ enum token_type {
 	PEERID,
 	URL,
 	CAPABILITY,
+	AGENTID,
 	PUBKEY
 };
 
@@ -40,6 +41,8 @@ static const struct token t_peerid[];
 static const struct token t_url[];
 static const struct token t_routeopt[];
 static const struct token t_capname[];
+static const struct token t_agent[];
+static const struct token t_agentid[];
 
 static const struct token t_end[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
@@ -47,6 +50,7 @@ static const struct token t_end[] = {
 };
 
 static const struct token t_main[] = {
+	{ KEYWORD,	"agent",	NONE,		t_agent },
 	{ KEYWORD,	"log",		NONE,		t_log },
 	{ KEYWORD,	"peer",		NONE,		t_peer },
 	{ KEYWORD,	"reload",	RELOAD,		t_end },
@@ -56,6 +60,8 @@ static const struct token t_main[] = {
 };
 
 static const struct token t_show[] = {
+	{ KEYWORD,	"agent",	SHOW_AGENT,	t_agentid },
+	{ KEYWORD,	"agents",	SHOW_AGENTS,	t_routeopt },
 	{ KEYWORD,	"graph",	SHOW_GRAPH,	t_routeopt },
 	{ KEYWORD,	"key",		SHOW_KEY,	t_end },
 	{ KEYWORD,	"peer",		SHOW_PEER,	t_peerid },
@@ -120,6 +126,16 @@ static const struct token t_routeopt[] = {
 
 static const struct token t_capname[] = {
 	{ CAPABILITY,	"",		NONE,		t_end },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_agent[] = {
+	{ KEYWORD,	"revoke",	AGENT_REVOKE,	t_agentid },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_agentid[] = {
+	{ AGENTID,	"",		NONE,		t_end },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -215,6 +231,13 @@ match_token(const char *word, const struct token *table)
 				t = &table[i];
 			}
 			break;
+		case AGENTID:
+			if (word != NULL && *word != '\0') {
+				res.agent = word;
+				match++;
+				t = &table[i];
+			}
+			break;
 		case PUBKEY:
 			if (word != NULL && *word != '\0') {
 				res.key = word;
@@ -262,6 +285,9 @@ show_valid_args(const struct token *table)
 			break;
 		case CAPABILITY:
 			fprintf(stderr, "  <capability>\n");
+			break;
+		case AGENTID:
+			fprintf(stderr, "  <motebit_id>\n");
 			break;
 		case PUBKEY:
 			fprintf(stderr, "  <public-key-hex>\n");

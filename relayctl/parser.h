@@ -22,7 +22,10 @@ enum actions {
 	PEER_REMOVE,
 	PEER_BLOCK,
 	SHOW_ROUTES,
-	SHOW_GRAPH
+	SHOW_GRAPH,
+	SHOW_AGENTS,
+	SHOW_AGENT,
+	AGENT_REVOKE
 };
 
 struct parse_result {
@@ -31,7 +34,8 @@ struct parse_result {
 	const char	*key;		/* verify audit ... key HEX */
 	const char	*peer;		/* relay id */
 	const char	*url;
-	const char	*capability;	/* show routes, show graph */
+	const char	*capability;	/* show routes, graph, agents */
+	const char	*agent;		/* motebit_id */
 };
 
 /* NULL after printing a usage message for the failed word */

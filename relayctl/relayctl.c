@@ -42,6 +42,8 @@ static int	 run_peer(struct imsgbuf *, int, enum actions, const char *,
 		    const char *);
 static int	 run_show_routes(struct imsgbuf *, int, const char *);
 static int	 run_show_graph(struct imsgbuf *, int, const char *);
+static int	 run_agents(struct imsgbuf *, int, enum actions, const char *,
+		    const char *);
 
 /* Peer commands wait for the network; the peer engine gives up at 28 s. */
 #define PEER_WAIT_MS	35000
@@ -121,6 +123,12 @@ main(int argc, char *argv[])
 		break;
 	case SHOW_GRAPH:
 		ret = run_show_graph(&ibuf, json, res->capability);
+		break;
+	case SHOW_AGENTS:
+	case SHOW_AGENT:
+	case AGENT_REVOKE:
+		ret = run_agents(&ibuf, json, res->action, res->agent,
+		    res->capability);
 		break;
 	default:
 		usage();
@@ -1194,5 +1202,217 @@ run_show_graph(struct imsgbuf *ibuf, int json, const char *cap)
 		errx(1, "the graph from relayd is incomplete");
 	if (fflush(stdout) == EOF)
 		err(1, "stdout");
+	return (ret);
+}
+
+/*
+ * Agents: show agents [capability NAME], show agent ID, agent revoke ID.
+ * ledgerd answers through the peer engine, one IMSG_CTL_AGENT per row.
+ */
+static void
+agent_terminate(struct ctl_agent *a)
+{
+	uint32_t	 i;
+
+	a->motebit_id[sizeof(a->motebit_id) - 1] = '\0';
+	a->public_key[sizeof(a->public_key) - 1] = '\0';
+	a->device_id[sizeof(a->device_id) - 1] = '\0';
+	a->endpoint[sizeof(a->endpoint) - 1] = '\0';
+	a->display_name[sizeof(a->display_name) - 1] = '\0';
+	a->settlement_address[sizeof(a->settlement_address) - 1] = '\0';
+	a->settlement_modes[sizeof(a->settlement_modes) - 1] = '\0';
+	a->listing_id[sizeof(a->listing_id) - 1] = '\0';
+	if (a->ncaps > ROUTE_CAPS_MAX)
+		a->ncaps = ROUTE_CAPS_MAX;
+	for (i = 0; i < a->ncaps; i++)
+		a->caps[i][ROUTE_CAP_MAX - 1] = '\0';
+}
+
+static json_t *
+opt_str(const char *s)
+{
+	return (s[0] != '\0' ? json_string(s) : json_null());
+}
+
+static json_t *
+opt_ms(int64_t ms)
+{
+	return (ms > 0 ? json_integer(ms) : json_null());
+}
+
+static json_t *
+agent_json(const struct ctl_agent *a)
+{
+	json_t		*caps, *o;
+	uint32_t	 i;
+
+	if ((caps = json_array()) == NULL)
+		errx(1, "out of memory");
+	for (i = 0; i < a->ncaps; i++)
+		json_array_append_new(caps, json_string(a->caps[i]));
+	o = json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:I, "
+	    "s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
+	    "motebit_id", a->motebit_id, "public_key", a->public_key,
+	    "device_id", opt_str(a->device_id), "registered", a->registered,
+	    "visible", a->visible, "revoked", a->revoked,
+	    "endpoint_url", opt_str(a->endpoint),
+	    "display_name", opt_str(a->display_name), "capabilities", caps,
+	    "price", (json_int_t)a->price,
+	    "latency_ms", (json_int_t)a->latency_ms,
+	    "listing_id", opt_str(a->listing_id),
+	    "settlement_address", opt_str(a->settlement_address),
+	    "settlement_modes", opt_str(a->settlement_modes),
+	    "last_seen", opt_ms(a->last_seen), "expires", opt_ms(a->expires),
+	    "devices", (json_int_t)a->devices,
+	    "pending_revocations", (json_int_t)a->pending_revocations);
+	if (o == NULL)
+		errx(1, "json_pack");
+	json_object_set_new(o, "created", opt_ms(a->created));
+	return (o);
+}
+
+static const char *
+agent_state(const struct ctl_agent *a)
+{
+	if (a->revoked)
+		return ("revoked");
+	if (!a->registered)
+		return ("bootstrapped");
+	return (a->visible ? "public" : "local");
+}
+
+static void
+agent_caps(const struct ctl_agent *a, char *buf, size_t len)
+{
+	uint32_t	 i;
+
+	buf[0] = '\0';
+	for (i = 0; i < a->ncaps; i++) {
+		if (i > 0)
+			strlcat(buf, ",", len);
+		strlcat(buf, a->caps[i], len);
+	}
+	if (buf[0] == '\0')
+		strlcpy(buf, "-", len);
+}
+
+static void
+agent_print_long(const struct ctl_agent *a)
+{
+	char	 caps[ROUTE_CAPS_MAX * ROUTE_CAP_MAX], seen[16], price[32];
+
+	agent_caps(a, caps, sizeof(caps));
+	fmt_age(a->last_seen, seen, sizeof(seen));
+	snprintf(price, sizeof(price), "%lld.%06lld USDC",
+	    (long long)(a->price / 1000000), (long long)(a->price % 1000000));
+	printf("agent %s\n", a->motebit_id);
+	printf("  state:        %s\n", agent_state(a));
+	printf("  public key:   %s\n", a->public_key);
+	printf("  devices:      %u%s%s\n", a->devices,
+	    a->device_id[0] ? ", registered with " : "", a->device_id);
+	printf("  name:         %s\n", a->display_name[0] ?
+	    a->display_name : "-");
+	printf("  endpoint:     %s\n", a->endpoint[0] ? a->endpoint : "-");
+	printf("  capabilities: %s\n", caps);
+	printf("  price:        %s (%lld micro-units)\n", price,
+	    (long long)a->price);
+	printf("  latency:      %u ms\n", a->latency_ms);
+	printf("  listing:      %s\n", a->listing_id[0] ? a->listing_id :
+	    "-");
+	printf("  settlement:   %s %s\n", a->settlement_address[0] ?
+	    a->settlement_address : "-", a->settlement_modes[0] ?
+	    a->settlement_modes : "");
+	printf("  last seen:    %s\n", seen);
+	printf("  revocations owed to peers: %u\n", a->pending_revocations);
+}
+
+static int
+run_agents(struct imsgbuf *ibuf, int json, enum actions action,
+    const char *id, const char *cap)
+{
+	struct ctl_agent_req	 req;
+	struct ctl_agent	 a;
+	struct imsg		 imsg;
+	json_t			*arr = NULL, *one = NULL;
+	char			 caps[ROUTE_CAPS_MAX * ROUTE_CAP_MAX], seen[16];
+	uint32_t		 type;
+	int			 ret = -1, n = 0;
+
+	memset(&req, 0, sizeof(req));
+	if (id != NULL && strlcpy(req.motebit_id, id,
+	    sizeof(req.motebit_id)) >= sizeof(req.motebit_id)) {
+		warnx("motebit_id too long: %s", id);
+		return (1);
+	}
+	if (cap != NULL && strlcpy(req.capability, cap,
+	    sizeof(req.capability)) >= sizeof(req.capability)) {
+		warnx("capability name too long: %s", cap);
+		return (1);
+	}
+	type = action == SHOW_AGENTS ? IMSG_CTL_SHOW_AGENTS :
+	    action == SHOW_AGENT ? IMSG_CTL_SHOW_AGENT : IMSG_CTL_AGENT_REVOKE;
+	if (action == AGENT_REVOKE) {
+		if (json) {
+			if (ctl_request(ibuf, type, &req, sizeof(req)) == -1 ||
+			    ctl_next(ibuf, &imsg) == -1)
+				return (1);
+			ret = ctl_result(&imsg, 1);
+			imsg_free(&imsg);
+			if (ret == -1)
+				errx(1, "unexpected answer from relayd");
+			print_json(json_pack("{s:s, s:b}", "motebit_id", id,
+			    "revoked", ret == 0));
+			return (ret);
+		}
+		return (run_simple(ibuf, type, &req, sizeof(req)));
+	}
+	if (ctl_request(ibuf, type, &req, sizeof(req)) == -1)
+		return (1);
+	if (json)
+		arr = json_array();
+	while (ret == -1) {
+		if (ctl_next(ibuf, &imsg) == -1)
+			return (1);
+		if (imsg_get_type(&imsg) != IMSG_CTL_AGENT) {
+			if ((ret = ctl_result(&imsg, 1)) == -1)
+				errx(1, "unexpected answer %u from relayd",
+				    imsg_get_type(&imsg));
+			imsg_free(&imsg);
+			continue;
+		}
+		if (imsg_get_data(&imsg, &a, sizeof(a)) == -1)
+			errx(1, "bad agent answer from relayd");
+		imsg_free(&imsg);
+		agent_terminate(&a);
+		if (json) {
+			if (action == SHOW_AGENT) {
+				json_decref(one);
+				one = agent_json(&a);
+			} else
+				json_array_append_new(arr, agent_json(&a));
+			continue;
+		}
+		if (action == SHOW_AGENT) {
+			agent_print_long(&a);
+			continue;
+		}
+		if (n++ == 0)
+			printf("%-36s %-12s %-12s %10s %6s %s\n", "AGENT",
+			    "STATE", "NAME", "PRICE", "SEEN", "CAPABILITIES");
+		agent_caps(&a, caps, sizeof(caps));
+		fmt_age(a.last_seen, seen, sizeof(seen));
+		printf("%-36s %-12s %-12.12s %10lld %6s %s\n", a.motebit_id,
+		    agent_state(&a), a.display_name[0] ? a.display_name : "-",
+		    (long long)a.price, seen, caps);
+	}
+	if (json) {
+		if (action == SHOW_AGENT) {
+			json_decref(arr);
+			if (one != NULL)
+				print_json(one);
+		} else
+			print_json(json_pack("{s:o}", "agents", arr));
+	} else if (ret == 0 && n == 0 && action == SHOW_AGENTS)
+		printf("no agents\n");
 	return (ret);
 }

@@ -30,6 +30,8 @@ config_new_default(void)
 	conf->g.endpoint[0] = '\0';	/* derived from the first listen */
 	conf->g.prefork = 2;
 	conf->g.body_limit = 1024 * 1024;
+	conf->g.http_max_conns = 1024;
+	conf->g.http_req_timeout_ms = 15 * 1000;
 	conf->g.fee_ppm = 50000;
 
 	conf->g.fed_enable = 0;
@@ -252,6 +254,9 @@ config_print(FILE *fp, const struct relayd_config *conf)
 	print_str(fp, conf->control_sock);
 	fprintf(fp, "\nbody limit %s\n",
 	    config_fmt_size(g->body_limit, buf, sizeof(buf)));
+	fprintf(fp, "max connections %u\n", g->http_max_conns);
+	fprintf(fp, "request timeout %s\n",
+	    config_fmt_duration(g->http_req_timeout_ms, buf, sizeof(buf)));
 	fprintf(fp, "fee %s\n", config_fmt_percent(g->fee_ppm, buf,
 	    sizeof(buf)));
 	if (conf->architect[0] != '\0') {

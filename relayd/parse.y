@@ -156,6 +156,7 @@ static void	 free_macros(void);
 %token	RATE
 %token	RELIABILITY REMOVE RISK ROUTING SCHEME SIZE SOCKET SUSPEND TLS TRUST TTL
 %token	USER WEIGHT WEIGHTED
+%token	CONNECTIONS REQUEST TIMEOUT
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -361,6 +362,17 @@ main		: NAME STRING {
 				YYERROR;
 			}
 			conf->g.body_limit = $3;
+		}
+		| MAXIMUM CONNECTIONS NUMBER {
+			if (range($3, 16, 1000000, "max connections") == -1)
+				YYERROR;
+			conf->g.http_max_conns = $3;
+		}
+		| REQUEST TIMEOUT duration {
+			if (duration_range($3, 1000, 3600000,
+			    "request timeout") == -1)
+				YYERROR;
+			conf->g.http_req_timeout_ms = $3;
 		}
 		| FEE STRING {
 			int64_t	 ppm;
@@ -701,6 +713,7 @@ lookup(const char *s)
 		{ "certificate",	CERTIFICATE },
 		{ "chroot",		CHROOT },
 		{ "command",		COMMAND },
+		{ "connections",	CONNECTIONS },
 		{ "control",		CONTROL },
 		{ "cost",		COST },
 		{ "database",		DATABASE },
@@ -740,12 +753,14 @@ lookup(const char *s)
 		{ "rate",		RATE },
 		{ "reliability",	RELIABILITY },
 		{ "remove",		REMOVE },
+		{ "request",		REQUEST },
 		{ "risk",		RISK },
 		{ "routing",		ROUTING },
 		{ "scheme",		SCHEME },
 		{ "size",		SIZE },
 		{ "socket",		SOCKET },
 		{ "suspend",		SUSPEND },
+		{ "timeout",		TIMEOUT },
 		{ "tls",		TLS },
 		{ "trust",		TRUST },
 		{ "ttl",		TTL },

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -141,6 +142,35 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * Descriptors: the soft limit goes up to the hard one before the
+ * children are spawned (they inherit it), so that the frontends'
+ * `max connections' is not cut down by a default of 1024.  The sandbox
+ * leaves RLIMIT_NOFILE alone (sandbox.c); a frontend clamps its cap to
+ * the limit it finds (http.c).
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	log_debug("descriptor limit raised from %llu to %llu",
+	    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -228,6 +258,9 @@ main(int argc, char *argv[])
 	log_procinit("parent");
 	if (!debug && daemon(1, 0) == -1)
 		fatal("daemon");
+
+	raise_nofile();
+	event_set_log_callback(log_event_cb);
 
 	memset(&parent, 0, sizeof(parent));
 	parent.id = PROC_PARENT;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -15,12 +16,14 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -210,6 +213,354 @@ START_TEST(body_limit)
 	ck_assert_uint_eq(http_body_cap(100), 100 + HTTP_BODY_GRACE);
 	ck_assert_uint_eq(http_body_cap(0), HTTP_BODY_GRACE);
 	ck_assert_uint_eq(http_body_cap(UINT64_MAX - 1), (uint64_t)SSIZE_MAX);
+}
+END_TEST
+
+/*
+ * The framing guard (http_guard.c): the header checks, chunk-size lines
+ * and the stream machine, with the inputs of issue 8 finding 6.
+ */
+struct headcase {
+	const char	*in;
+	int		 status;
+	const char	*msg;
+};
+
+static const struct headcase headcases[] = {
+	{ "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0, NULL },
+	{ "GET / HTTP/1.1\nHost: t\n\n", 0, NULL },
+	{ "GET / HTTP/1.0\r\n\r\n", 0, NULL },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	    "Content-Length: 5\r\n\r\n", 0, NULL },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n",
+	    0, NULL },
+	/* smuggling: every Transfer-Encoding but chunked */
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n",
+	    400, "Transfer-Encoding other than chunked" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n",
+	    400, "Transfer-Encoding other than chunked" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, "
+	    "chunked\r\n\r\n", 400, "Transfer-Encoding other than chunked" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 400,
+	    "Transfer-Encoding other than chunked" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 400,
+	    "repeated Transfer-Encoding" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 3\r\n\r\n", 400,
+	    "Transfer-Encoding with Content-Length" },
+	{ "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+	    "Transfer-Encoding in an HTTP/1.0 request" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	    "Content-Length: 6\r\n\r\n", 400,
+	    "conflicting Content-Length values" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: +2\r\n\r\n", 400,
+	    "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400,
+	    "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 0x2\r\n\r\n", 400,
+	    "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2, 2\r\n\r\n", 400,
+	    "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400,
+	    "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: "
+	    "99999999999999999999\r\n\r\n", 400, "invalid Content-Length" },
+	{ "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 413,
+	    "request body larger than 100 bytes" },
+	/* Host */
+	{ "GET / HTTP/1.1\r\n\r\n", 400,
+	    "HTTP/1.1 needs exactly one Host header" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+	    "HTTP/1.1 needs exactly one Host header" },
+	{ "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400,
+	    "repeated Host header" },
+	{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid Host header" },
+	/* bodies on methods without one */
+	{ "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n", 400,
+	    "request body not allowed" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    400, "request body not allowed" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 0, NULL },
+	/* lines */
+	{ "GET /  HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "malformed request line" },
+	{ "GET / HTTP/1.1 \r\nHost: t\r\n\r\n", 400,
+	    "malformed request line" },
+	{ "GET /\x01 HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "malformed request target" },
+	{ "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505,
+	    "HTTP version not supported" },
+	{ "GET / HTTP/1.10\r\nHost: t\r\n\r\n", 400,
+	    "malformed request line" },
+	{ "BREW / HTTP/1.1\r\nHost: t\r\n\r\n", 501, "method not implemented" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nX: a\r b\r\n\r\n", 400,
+	    "bare CR in header block" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\n X: folded\r\n\r\n", 400,
+	    "obsolete line folding in header" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nX : y\r\n\r\n", 400,
+	    "malformed header field" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nX: \x1b[31m\r\n\r\n", 400,
+	    "malformed header field" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nNo colon\r\n\r\n", 400,
+	    "malformed header field" },
+	{ "GET / HTTP/1.1\r\nHost: t\r\nExpect: 200-ok\r\n\r\n", 417,
+	    "unsupported Expect" },
+	{ "POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+	    "Content-Length: 2\r\n\r\n", 0, NULL },
+	{ NULL, 0, NULL }
+};
+
+START_TEST(guard_head)
+{
+	const struct headcase	*hc;
+	struct http_head	 h;
+	const char		*in;
+	char			 msg[160], many[8192];
+	size_t			 n;
+	int			 i, rv;
+
+	for (hc = headcases; hc->in != NULL; hc++) {
+		msg[0] = '\0';
+		rv = http_head_check(hc->in, strlen(hc->in), 100, &h, msg,
+		    sizeof(msg));
+		ck_assert_msg(rv == hc->status, "%s: %d (%s), want %d",
+		    hc->in, rv, msg, hc->status);
+		if (hc->msg != NULL)
+			ck_assert_str_eq(msg, hc->msg);
+	}
+
+	/* what the checks learn */
+	in = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 42\r\n\r\n";
+	ck_assert_int_eq(http_head_check(in, strlen(in), 100, &h, msg,
+	    sizeof(msg)), 0);
+	ck_assert_int_eq(h.body, HB_LENGTH);
+	ck_assert_uint_eq(h.length, 42);
+	ck_assert_int_eq(h.minor, 1);
+	ck_assert_str_eq(h.method, "POST");
+	in = "PUT /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+	ck_assert_int_eq(http_head_check(in, strlen(in), 100, &h, msg,
+	    sizeof(msg)), 0);
+	ck_assert_int_eq(h.body, HB_CHUNKED);
+
+	/* more than HG_FIELDS_MAX fields */
+	n = snprintf(many, sizeof(many), "GET / HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < HG_FIELDS_MAX; i++)
+		n += snprintf(many + n, sizeof(many) - n, "X-%d: v\r\n", i);
+	n += snprintf(many + n, sizeof(many) - n, "\r\n");
+	ck_assert_int_eq(http_head_check(many, n, 100, &h, msg, sizeof(msg)),
+	    431);
+}
+END_TEST
+
+START_TEST(guard_chunk_line)
+{
+	static const char *const good[] = {
+		"5", "0", "ff", "FF", "5;a", "5;a=b", "5 ; a = b",
+		"5;a=\"x y\"", "5;a=\"q\\\"q\";b", "ffffffffffffffff", NULL
+	};
+	static const char *const bad[] = {
+		"", "g", "5x", "5;", "5;=b", "5;a=", "5;a=\"open", "-5", "+5",
+		"0x5", " 5", "5;a b", "5,6", "10000000000000000",
+		"5;a=\"\x01\"", NULL
+	};
+	uint64_t	 size;
+	int		 i;
+
+	for (i = 0; good[i] != NULL; i++)
+		ck_assert_msg(http_chunk_line(good[i], strlen(good[i]),
+		    &size) == 0, "refused \"%s\"", good[i]);
+	ck_assert_int_eq(http_chunk_line("1a;x=y", 6, &size), 0);
+	ck_assert_uint_eq(size, 26);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(http_chunk_line(bad[i], strlen(bad[i]),
+		    &size) == -1, "accepted \"%s\"", bad[i]);
+}
+END_TEST
+
+static void
+collect(void *arg, const char *p, size_t len)
+{
+	evbuffer_add(arg, p, len);
+}
+
+/* feeds in, whole or a byte at a time; returns what was passed on */
+static char *
+guard_run(const char *in, size_t len, int bytewise, struct http_stream *st)
+{
+	struct evbuffer	*out;
+	char		*s;
+	size_t		 i, n;
+
+	out = evbuffer_new();
+	http_stream_init(st, 100, collect, out);
+	if (bytewise)
+		for (i = 0; i < len; i++)
+			http_stream_feed(st, in + i, 1);
+	else
+		http_stream_feed(st, in, len);
+	n = evbuffer_get_length(out);
+	s = malloc(n + 1);
+	evbuffer_remove(out, s, n);
+	s[n] = '\0';
+	evbuffer_free(out);
+	http_stream_free(st);
+	return (s);
+}
+
+START_TEST(guard_stream)
+{
+	struct http_stream	 st;
+	const char		*in, *want;
+	char			*out;
+	int			 bw;
+
+	for (bw = 0; bw < 2; bw++) {
+		/* pipelined: chunk extensions, trailers, LF-only lines */
+		in = "\r\nPOST /a HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "05;ext=\"v\"\r\nhello\r\n1\nx\n0\r\nTrailer: dropped\r\n"
+		    "\r\nGET /b HTTP/1.0\n\n"
+		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+		    "abc";
+		want = "POST /a HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "5\r\nhello\r\n1\r\nx\r\n0\r\n\r\n"
+		    "GET /b HTTP/1.0\n\n"
+		    "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"
+		    "abc";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_str_eq(out, want);
+		ck_assert_int_eq(st.state, HS_HEAD);
+		ck_assert_int_eq(st.inreq, 0);
+		ck_assert_uint_eq(st.nemitted, 3);
+		free(out);
+
+		/* the issue's smuggling input: nothing of it is passed */
+		in = "POST /health HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: identity\r\nContent-Length: 36\r\n\r\n"
+		    "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_str_eq(out, HG_STANDIN);
+		ck_assert_int_eq(st.state, HS_DEAD);
+		ck_assert_int_eq(st.status, 400);
+		ck_assert_str_eq(st.msg,
+		    "Transfer-Encoding other than chunked");
+		ck_assert_uint_eq(st.reject_at, 0);
+		free(out);
+
+		/* a bad chunk line after a good request: the body ends */
+		in = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "POST /b HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "2\r\nab\r\n5;\r\nhello\r\n0\r\n\r\n"
+		    "GET /c HTTP/1.1\r\n\r\n";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_str_eq(out, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "POST /b HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
+		ck_assert_int_eq(st.status, 400);
+		ck_assert_str_eq(st.msg, "malformed chunk size line");
+		ck_assert_uint_eq(st.reject_at, 1);
+		free(out);
+
+		/* chunk data not followed by CRLF */
+		in = "POST /b HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_int_eq(st.status, 400);
+		ck_assert_str_eq(st.msg, "chunk data not followed by CRLF");
+		ck_assert_ptr_nonnull(strstr(out, "2\r\nab\r\n0\r\n\r\n"));
+		free(out);
+
+		/* chunked bodies count against the limit (100 here) */
+		in = "POST /b HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n64\r\n";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_int_eq(st.state, HS_CHUNK_DATA);
+		free(out);
+		in = "POST /b HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n65\r\n";
+		out = guard_run(in, strlen(in), bw, &st);
+		ck_assert_int_eq(st.status, 413);
+		ck_assert_str_eq(st.msg, "request body larger than 100 bytes");
+		free(out);
+	}
+
+	/* a header block over HG_HEAD_MAX */
+	{
+		char	*big = malloc(HG_HEAD_MAX + 64);
+		size_t	 n;
+
+		n = snprintf(big, 64, "GET / HTTP/1.1\r\nX: ");
+		memset(big + n, 'a', HG_HEAD_MAX);
+		n += HG_HEAD_MAX;
+		out = guard_run(big, n, 0, &st);
+		ck_assert_str_eq(out, HG_STANDIN);
+		ck_assert_int_eq(st.status, 431);
+		free(out);
+		free(big);
+	}
+
+	/* refused from outside while a header block is collected */
+	out = guard_run("GET / HT", 8, 0, &st);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_uint_eq(http_conns_cap(1024, 1024), 1024 - HTTP_FD_RESERVE);
+	ck_assert_uint_eq(http_conns_cap(100, 1024), 100);
+	ck_assert_uint_eq(http_conns_cap(1024, -1), 1024);
+	ck_assert_uint_eq(http_conns_cap(1024, 64), 32);
+}
+END_TEST
+
+/*
+ * The log limiter (common/log.c), as the accept-error flood of issue 8
+ * finding 4 would drive it: 100 000 identical lines become two, and
+ * 10 000 distinct ones in a burst at most LOG_BURST (200) and a count.
+ */
+START_TEST(log_limit)
+{
+	FILE		*f;
+	char		 line[256];
+	int		 saved, i, n = 0, repeated = 0, dropped = 0;
+	struct timespec	 t0, t;
+
+	ck_assert_ptr_nonnull(f = tmpfile());
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ne(dup2(fileno(f), STDERR_FILENO), -1);
+	log_init(1, 0);
+	for (i = 0; i < 100000; i++)
+		log_warnx("accept: Too many open files; pausing new "
+		    "connections");
+	log_warnx("something else");
+	for (i = 0; i < 10000; i++)
+		log_warnx("distinct line %d", i);
+	/* after a tenth of a second there are tokens again */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000 +
+	    (t.tv_nsec - t0.tv_nsec) / 1000000 < 100);
+	log_warnx("after the burst");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		if (strstr(line, "last message repeated 99999 times") != NULL)
+			repeated++;
+		if (strstr(line, "messages dropped (more than 50 a second)") !=
+		    NULL)
+			dropped++;
+	}
+	fclose(f);
+	ck_assert_int_eq(repeated, 1);
+	ck_assert_int_eq(dropped, 1);
+	ck_assert_msg(n <= 210, "%d lines", n);
 }
 END_TEST
 
@@ -901,6 +1252,336 @@ START_TEST(errors)
 }
 END_TEST
 
+/*
+ * The guard on the wire: each smuggling input of issue 8 gets exactly
+ * one answer, the JSON 400, and the connection closes; the request in
+ * its body is never answered.
+ */
+static void
+one_answer(const char *raw, int status, const char *msg)
+{
+	struct client	 c;
+	struct resp	 r;
+	char		 h[64];
+	size_t		 used;
+
+	client_run(&c, port, NULL, raw, strlen(raw), 0);
+	ck_assert_msg(resp_parse((const char *)evbuffer_pullup(c.in, -1),
+	    evbuffer_get_length(c.in), &r, &used) == 0, "no answer to %s",
+	    raw);
+	check_error(&r, status, msg);
+	ck_assert_str_eq(resp_header(&r, "Connection", h, sizeof(h)),
+	    "close");
+	ck_assert_msg(used == evbuffer_get_length(c.in),
+	    "a second answer to %s", raw);
+	free(r.body);
+	client_free(&c);
+}
+
+START_TEST(smuggling)
+{
+	server_setup();
+	identity_set();
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: identity\r\n\r\n"
+	    "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "Transfer-Encoding other than chunked");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: xchunked\r\n\r\n"
+	    "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "Transfer-Encoding other than chunked");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+	    "0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "Transfer-Encoding with Content-Length");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}"
+	    "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    "conflicting Content-Length values");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: +2\r\n\r\n{}", 400, "invalid Content-Length");
+	one_answer("GET /health HTTP/1.1\r\n\r\n", 400,
+	    "HTTP/1.1 needs exactly one Host header");
+	one_answer("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+	    "HTTP/1.1 needs exactly one Host header");
+	/* malformed chunk sizes and extensions: 400, not libevent's 413 */
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400,
+	    "malformed chunk size line");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n2;=x\r\n{}\r\n0\r\n\r\n", 400,
+	    "malformed chunk size line");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", 400,
+	    "malformed chunk size line");
+	one_answer("POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n2 junk\r\n{}\r\n0\r\n\r\n", 400,
+	    "malformed chunk size line");
+	ck_assert_uint_eq(fstate.http->nrefused, 11);
+	/* pipelined after a good request: the good one is answered */
+	{
+		struct client	 c;
+		struct resp	 r;
+		const char	*raw, *p;
+		size_t		 used, len;
+
+		raw = "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "GET /nope HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: identity\r\n\r\n"
+		    "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+		client_run(&c, port, NULL, raw, strlen(raw), 0);
+		p = (const char *)evbuffer_pullup(c.in, -1);
+		len = evbuffer_get_length(c.in);
+		ck_assert_int_eq(resp_parse(p, len, &r, &used), 0);
+		check_error(&r, 404, "not found");
+		free(r.body);
+		ck_assert_int_eq(resp_parse(p + used, len - used, &r, &used),
+		    0);
+		ck_assert_int_eq(r.status, 400);
+		free(r.body);
+		client_free(&c);
+	}
+	/* a good chunked body with extensions and trailers still works */
+	{
+		struct resp	 r;
+		const char	*raw;
+
+		raw = "POST /health HTTP/1.1\r\nHost: t\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "2;name=\"v\"\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n";
+		request(raw, strlen(raw), &r);
+		check_error(&r, 405, "method not allowed");
+		free(r.body);
+	}
+	server_teardown();
+}
+END_TEST
+
+/* Every 503 says when to retry, whoever produced it. */
+START_TEST(retry_after)
+{
+	struct resp	 r;
+	char		 h[64];
+
+	server_setup();
+	get("/federation/v1/identity", &r);
+	check_error(&r, 503, "relay identity not ready");
+	ck_assert_str_eq(resp_header(&r, "Retry-After", h, sizeof(h)),
+	    HTTP_RETRY_AFTER);
+	free(r.body);
+	/* and nothing else does */
+	get("/nope", &r);
+	ck_assert_ptr_null(resp_header(&r, "Retry-After", h, sizeof(h)));
+	free(r.body);
+	server_teardown();
+}
+END_TEST
+
+static void	 deadline_cb(int, short, void *);
+
+static void
+loop_until(int *flag, int ms)
+{
+	struct timeval	 tv;
+	int		 expired = 0;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_base_once(base, -1, EV_TIMEOUT, deadline_cb, &expired, &tv);
+	while (!*flag && !expired)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * The whole-request deadline (1 s here): a header block still coming
+ * gets the JSON 408, a client that sends nothing is closed, and
+ * progress does not extend it.
+ */
+START_TEST(request_deadline)
+{
+	struct client	 c;
+	struct resp	 r;
+	size_t		 used;
+	uint64_t	 t0, dt;
+
+	server_setup();
+	identity_set();
+	http_server_set_conns(fstate.http, 0, 1000);
+
+	t0 = mono_ms();
+	client_run(&c, port, NULL, "GET /health HTTP/1.1\r\nHo", 24, 0);
+	dt = mono_ms() - t0;
+	ck_assert_int_eq(resp_parse((const char *)evbuffer_pullup(c.in, -1),
+	    evbuffer_get_length(c.in), &r, &used), 0);
+	check_error(&r, 408, "request not received in time");
+	free(r.body);
+	client_free(&c);
+	ck_assert_msg(dt >= 900 && dt < 3000, "cut after %llu ms",
+	    (unsigned long long)dt);
+
+	/* nothing at all: closed without an answer */
+	t0 = mono_ms();
+	client_run(&c, port, NULL, "", 0, 0);
+	dt = mono_ms() - t0;
+	ck_assert_uint_eq(evbuffer_get_length(c.in), 0);
+	client_free(&c);
+	ck_assert_msg(dt >= 900 && dt < 3000, "idle cut after %llu ms",
+	    (unsigned long long)dt);
+
+	/* a body that stops coming: closed */
+	t0 = mono_ms();
+	client_run(&c, port, NULL, "POST /health HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 10\r\n\r\n{\"a\"", 58, 0);
+	dt = mono_ms() - t0;
+	ck_assert_uint_eq(evbuffer_get_length(c.in), 0);
+	client_free(&c);
+	ck_assert_msg(dt >= 900 && dt < 3000, "body cut after %llu ms",
+	    (unsigned long long)dt);
+	ck_assert_uint_eq(fstate.http->ndeadline, 3);
+	server_teardown();
+}
+END_TEST
+
+/*
+ * At the connection cap the oldest idle connection makes room: 40 idle
+ * connects against a cap of 16 leave 16, and a request still gets its
+ * answer.
+ */
+START_TEST(conn_cap)
+{
+	struct bufferevent	*idle[40];
+	struct sockaddr_in	 sin;
+	struct resp		 r;
+	uint64_t		 t0;
+	int			 i, never = 0;
+
+	server_setup();
+	identity_set();
+	http_server_set_conns(fstate.http, 16, 10000);
+	ck_assert_int_eq(fstate.http->max_conns, 16);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (i = 0; i < 40; i++) {
+		idle[i] = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		ck_assert_int_eq(bufferevent_socket_connect(idle[i],
+		    (struct sockaddr *)&sin, sizeof(sin)), 0);
+		bufferevent_enable(idle[i], EV_READ);
+		/* until the server has it */
+		t0 = mono_ms();
+		while (fstate.http->nconns + (int)fstate.http->nevicted <
+		    i + 1 && mono_ms() - t0 < 2000)
+			loop_until(&never, 10);
+		ck_assert_int_le(fstate.http->nconns, 16);
+	}
+	ck_assert_uint_eq(fstate.http->nevicted, 24);
+	get("/nope", &r);
+	check_error(&r, 404, "not found");
+	free(r.body);
+
+	/* the counts reach /metrics */
+	{
+		struct fe_stats		 st;
+		struct metrics_self	 self;
+		struct evbuffer		*b;
+		const char		*txt;
+
+		memset(&st, 0, sizeof(st));
+		http_server_stats(fstate.http, &st);
+		ck_assert_uint_eq(st.http_evicted, 25);	/* and get() */
+		ck_assert_uint_le(st.http_conns, 16);
+		ck_assert_int_eq(metrics_fe_stats(&st), 0);
+		memset(&self, 0, sizeof(self));
+		self.version = "t";
+		self.self = PROC_PEER;
+		b = evbuffer_new();
+		metrics_render(b, &self);
+		evbuffer_add(b, "", 1);
+		txt = (const char *)evbuffer_pullup(b, -1);
+		ck_assert_ptr_nonnull(strstr(txt, "relayd_http_closed_total{"
+		    "reason=\"evicted\"} 25\n"));
+		ck_assert_ptr_nonnull(strstr(txt,
+		    "relayd_http_accept_errors_total 0\n"));
+		evbuffer_free(b);
+	}
+	for (i = 0; i < 40; i++)
+		bufferevent_free(idle[i]);
+	server_teardown();
+}
+END_TEST
+
+/*
+ * Descriptors run out below the cap (issue 8 finding 4: the frontend
+ * spun on "Too many open files"): the soft limit is cut to just above
+ * what is open while 60 connects wait in the backlog.  accept(2) fails
+ * with EMFILE; the server pauses with a backoff instead of retrying at
+ * once, brings its cap down and pushes out idle connections, and a
+ * request is still answered.
+ */
+START_TEST(accept_emfile)
+{
+	struct bufferevent	*idle[60];
+	struct sockaddr_in	 sin;
+	struct rlimit		 rl, saved;
+	struct resp		 r;
+	uint64_t		 t0;
+	int			 i, never = 0, fd, nfree;
+
+	server_setup();
+	identity_set();
+	http_server_set_conns(fstate.http, 1024, 10000);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (i = 0; i < 60; i++) {
+		idle[i] = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		ck_assert_int_eq(bufferevent_socket_connect(idle[i],
+		    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	/* a limit with room for 20 new descriptors below it */
+	for (fd = 0, nfree = 0; fd < 4096 && nfree < 20; fd++)
+		if (fcntl(fd, F_GETFD) == -1)
+			nfree++;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	t0 = mono_ms();
+	while (fstate.http->naccept_err == 0 && mono_ms() - t0 < 5000)
+		loop_until(&never, 20);
+	ck_assert_uint_gt(fstate.http->naccept_err, 0);
+	ck_assert_int_lt(fstate.http->max_conns, 20);
+	/* paused, not spinning: a handful of errors, not thousands */
+	loop_until(&never, 300);
+	ck_assert_uint_lt(fstate.http->naccept_err, 20);
+
+	/* a client needs a descriptor of its own */
+	bufferevent_free(idle[0]);
+	bufferevent_free(idle[1]);
+	get("/nope", &r);
+	check_error(&r, 404, "not found");
+	free(r.body);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	for (i = 2; i < 60; i++)
+		bufferevent_free(idle[i]);
+	server_teardown();
+}
+END_TEST
+
 START_TEST(body_too_large)
 {
 	struct resp	 r;
@@ -1551,6 +2232,10 @@ http_suite(void)
 	tcase_add_test(tc, error_json);
 	tcase_add_test(tc, corrid);
 	tcase_add_test(tc, body_limit);
+	tcase_add_test(tc, guard_head);
+	tcase_add_test(tc, guard_chunk_line);
+	tcase_add_test(tc, guard_stream);
+	tcase_add_test(tc, log_limit);
 	tcase_add_test(tc, metrics_text);
 	suite_add_tcase(s, tc);
 
@@ -1569,6 +2254,11 @@ http_suite(void)
 	tcase_add_test(tc, signing_shared);
 	tcase_add_test(tc, docs_refused_locally);
 	tcase_add_test(tc, tls);
+	tcase_add_test(tc, smuggling);
+	tcase_add_test(tc, retry_after);
+	tcase_add_test(tc, request_deadline);
+	tcase_add_test(tc, conn_cap);
+	tcase_add_test(tc, accept_emfile);
 	suite_add_tcase(s, tc);
 	return (s);
 }

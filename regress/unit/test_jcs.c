@@ -73,14 +73,19 @@ sha256_hex(const void *p, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Parse and serialize; NULL (and the error in err) if parsing fails. */
+/*
+ * Parse and serialize; NULL (and the error in err) if parsing fails.
+ * The canonicalization cases keep \u0000 (JCS_ALLOW_NUL), as the
+ * vectors need; jcs_parse() itself refuses it (test_nul_refused).
+ */
 static char *
 canon(const char *in, size_t len, size_t *outlen, char *err, size_t errlen)
 {
 	json_t	*v;
 	char	*s;
 
-	if ((v = jcs_parse(in, len, err, errlen)) == NULL)
+	if ((v = jcs_parse_flags(in, len, JCS_ALLOW_NUL, err, errlen)) ==
+	    NULL)
 		return (NULL);
 	s = jcs_serialize(v, 0, outlen);
 	ck_assert_msg(s != NULL, "serialize failed for %.*s", (int)len, in);
@@ -116,7 +121,7 @@ check_reject(const char *in, size_t inlen, const char *want)
 
 	err[0] = 'x';
 	err[1] = '\0';
-	v = jcs_parse(in, inlen, err, sizeof(err));
+	v = jcs_parse_flags(in, inlen, JCS_ALLOW_NUL, err, sizeof(err));
 	ck_assert_msg(v == NULL, "accepted %.*s", (int)inlen, in);
 	ck_assert_msg(strstr(err, " at offset ") != NULL,
 	    "no offset in \"%s\"", err);
@@ -548,6 +553,46 @@ START_TEST(test_strings)
 }
 END_TEST
 
+/*
+ * Issue 8, finding 7: "relay-<uuid>\u0000evil" was read as
+ * "relay-<uuid>", and a display name "ok\u0000\u0001\u001b[31m" passed
+ * a control-character check that stopped at the NUL.  jcs_parse()
+ * refuses \u0000 in any string, keys included, at any depth.
+ */
+START_TEST(test_nul_refused)
+{
+	static const char *const bad[] = {
+		"\"relay-6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab\\u0000evil\"",
+		"{\"display_name\":\"ok\\u0000\\u0001\\u001b[31m\"}",
+		"{\"a\\u0000\":1}",
+		"[[[{\"k\":[\"x\",\"\\u0000\"]}]]]",
+		"\"\\u0000\"",
+		NULL
+	};
+	char	 err[256];
+	json_t	*v;
+	int	 i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		v = jcs_parse(bad[i], strlen(bad[i]), err, sizeof(err));
+		ck_assert_msg(v == NULL, "accepted %s", bad[i]);
+		ck_assert_msg(strstr(err, "\\u0000 (NUL) in string at offset")
+		    != NULL, "error for %s: %s", bad[i], err);
+		/* the canonicalization path keeps it */
+		v = jcs_parse_flags(bad[i], strlen(bad[i]), JCS_ALLOW_NUL,
+		    err, sizeof(err));
+		ck_assert_ptr_nonnull(v);
+		json_decref(v);
+	}
+	/* the other control escapes are data, as before */
+	v = jcs_parse("\"\\u0001\"", 8, err, sizeof(err));
+	ck_assert_ptr_nonnull(v);
+	json_decref(v);
+	ck_assert_ptr_null(jcs_parse("\"a\\u0000\"", 9, err, sizeof(err)));
+	ck_assert_str_eq(err, "\\u0000 (NUL) in string at offset 2");
+}
+END_TEST
+
 START_TEST(test_lone_surrogate_bytes)
 {
 	json_t	*v;
@@ -566,8 +611,8 @@ START_TEST(test_lone_surrogate_bytes)
 	ck_assert(memcmp(json_string_value(v), "\xf0\x9f\x98\x80", 4) == 0);
 	json_decref(v);
 
-	/* A NUL escape is kept inside the string. */
-	v = jcs_parse("\"a\\u0000b\"", 10, NULL, 0);
+	/* With JCS_ALLOW_NUL a NUL escape is kept inside the string. */
+	v = jcs_parse_flags("\"a\\u0000b\"", 10, JCS_ALLOW_NUL, NULL, 0);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_uint_eq(json_string_length(v), 3);
 	ck_assert(memcmp(json_string_value(v), "a\0b", 3) == 0);
@@ -887,7 +932,8 @@ START_TEST(test_error_buffer)
 	    "\"\\n\\u0000\xc3\xa9"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":2}";
 	ck_assert_uint_eq(strlen(in), 131);
-	ck_assert_ptr_null(jcs_parse(in, strlen(in), big, sizeof(big)));
+	ck_assert_ptr_null(jcs_parse_flags(in, strlen(in), JCS_ALLOW_NUL, big,
+	    sizeof(big)));
 	want = "duplicate key \"\\x0a\\x00\\xc3\\xa9aaa";
 	ck_assert_msg(strncmp(big, want, strlen(want)) == 0, "%s", big);
 	ck_assert_msg(strstr(big, "...\" at offset 66") != NULL, "%s", big);
@@ -1230,6 +1276,7 @@ jcs_suite(void)
 	tcase_add_test(tc, test_nesting_limit_serialize);
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_lone_surrogate_bytes);
+	tcase_add_test(tc, test_nul_refused);
 	tcase_add_test(tc, test_key_order);
 	tcase_add_test(tc, test_skip_signature);
 	tcase_add_test(tc, test_is_canonical);

@@ -673,7 +673,7 @@ body_frontend(struct sbtest *t)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
-	int			 s, one = 1;
+	int			 s, d, one = 1;
 
 	s = accept4(t->lsock, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -684,7 +684,10 @@ body_frontend(struct sbtest *t)
 	    sizeof(one)) == 0);
 	SBCHECK(t, write(t->csock, "ping", 4) == 4);
 	SBCHECK(t, shutdown(s, SHUT_WR) == 0);
+	/* the lingering close reads a refused connection out on a dup */
+	SBCHECK(t, (d = dup(s)) != -1);
 	close(s);
+	close(d);
 	errno = 0;
 	SBCHECK(t, socket(AF_INET, SOCK_STREAM, 0) == -1 && errno == EACCES);
 	errno = 0;

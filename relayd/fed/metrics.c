@@ -253,6 +253,40 @@ metrics_render(struct evbuffer *b, const struct metrics_self *self)
 		}
 	}
 
+	{
+		uint64_t	 h[5] = { 0, 0, 0, 0, 0 };
+
+		for (i = 0; i < PROC_MAX_INSTANCES; i++) {
+			if (!fe_reported[i])
+				continue;
+			h[0] += fe_reports[i].http_conns;
+			h[1] += fe_reports[i].http_evicted;
+			h[2] += fe_reports[i].http_deadline;
+			h[3] += fe_reports[i].http_refused;
+			h[4] += fe_reports[i].http_accept_err;
+		}
+		metrics_head(b, "relayd_http_connections", "gauge",
+		    "Client connections the frontends hold.");
+		evbuffer_add_printf(b, "relayd_http_connections %llu\n",
+		    (unsigned long long)h[0]);
+		metrics_head(b, "relayd_http_closed_total", "counter",
+		    "Client connections closed by the frontends: pushed out "
+		    "at max connections, or past request timeout.");
+		evbuffer_add_printf(b, "relayd_http_closed_total{reason="
+		    "\"evicted\"} %llu\n", (unsigned long long)h[1]);
+		evbuffer_add_printf(b, "relayd_http_closed_total{reason="
+		    "\"deadline\"} %llu\n", (unsigned long long)h[2]);
+		metrics_head(b, "relayd_http_refused_total", "counter",
+		    "Requests the framing guard refused before routing.");
+		evbuffer_add_printf(b, "relayd_http_refused_total %llu\n",
+		    (unsigned long long)h[3]);
+		metrics_head(b, "relayd_http_accept_errors_total", "counter",
+		    "accept(2) failures (EMFILE and the like) that paused "
+		    "accepting.");
+		evbuffer_add_printf(b, "relayd_http_accept_errors_total "
+		    "%llu\n", (unsigned long long)h[4]);
+	}
+
 	metrics_head(b, "relayd_signatures_total", "counter",
 	    "Signatures requested from keyd, by kind.");
 	memcpy(sigs, self_signatures, sizeof(sigs));

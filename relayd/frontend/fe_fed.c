@@ -339,7 +339,7 @@ fe_peers_doc(void)
  */
 
 /* The client's address as text, and whether it is a loopback one. */
-static void
+void
 fe_fed_addr(struct http_req *hr, char *buf, size_t len, int *loopback)
 {
 	struct evhttp_connection	*conn;

@@ -88,6 +88,7 @@ fe_init(struct frontend *f, struct event_base *base, int instance,
 	TAILQ_INIT(&f->metrics);
 	fe = f;
 	fe_fed_init();
+	fe_agents_init();
 }
 
 /*
@@ -119,6 +120,7 @@ fe_cleanup(void)
 		fe_doc_drop(&fe->docs[d]);
 	}
 	fe_fed_cleanup();
+	fe_agents_cleanup();
 }
 
 void
@@ -137,7 +139,11 @@ fe_set_conf(const struct cfg_global *g)
 	fe->conf = *g;
 	fe->have_conf = 1;
 	if (fe->http != NULL)
+	{
 		http_server_set_limit(fe->http, g->body_limit);
+		http_server_set_conns(fe->http, (int)g->http_max_conns,
+		    (int)g->http_req_timeout_ms);
+	}
 }
 
 void

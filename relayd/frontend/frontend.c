@@ -142,6 +142,7 @@ fe_stats_send(int force)
 	for (i = 0; i < PROC_MAX; i++)
 		fe_state.stats.queue[i] = i == PROC_FRONTEND ? 0 :
 		    proc_queue_depth(&fe_proc, i);
+	http_server_stats(fe_state.http, &fe_state.stats);
 	if (!force && memcmp(&stats_sent, &fe_state.stats,
 	    sizeof(stats_sent)) == 0)
 		return;
@@ -372,6 +373,8 @@ fe_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	struct metrics_chunk	 mc;
 	struct peer_entry	 pe;
 	struct fed_result	 fr;
+	struct ag_keys		 ak;
+	struct ag_result	 ar;
 	size_t			 len;
 
 	switch (imsg_get_type(imsg)) {
@@ -415,6 +418,27 @@ fe_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		memcpy(&mc, imsg->data, sizeof(mc));
 		fe_metrics_answer(&mc, (const char *)imsg->data + sizeof(mc),
 		    len - sizeof(mc));
+		return (0);
+	case IMSG_LDG_AG_KEYS:
+		if (iev->peer != PROC_LEDGERD)
+			return (-1);
+		if (imsg_get_data(imsg, &ak, sizeof(ak)) == -1)
+			fatalx("bad IMSG_LDG_AG_KEYS");
+		ak.device_key[sizeof(ak.device_key) - 1] = '\0';
+		ak.identity_key[sizeof(ak.identity_key) - 1] = '\0';
+		fe_agents_keys(&ak);
+		return (0);
+	case IMSG_LDG_AG_RESULT:
+		if (iev->peer != PROC_LEDGERD)
+			return (-1);
+		len = imsg_get_len(imsg);
+		if (len < sizeof(ar))
+			fatalx("bad IMSG_LDG_AG_RESULT");
+		memcpy(&ar, imsg->data, sizeof(ar));
+		if (ar.doclen != len - sizeof(ar))
+			fatalx("IMSG_LDG_AG_RESULT: bad document length");
+		fe_agents_result(&ar, (const char *)imsg->data + sizeof(ar),
+		    ar.doclen);
 		return (0);
 	case IMSG_LDG_STATE:
 		if (iev->peer != PROC_LEDGERD)

@@ -9,6 +9,8 @@
  *		engines (keyd signatures, status, metrics); it sends through
  *		struct frontend's send hook, so tests and the fuzz target run
  *		it without the other processes
+ * fe_agents.c	the agent API: token checks (agent_token.c), bodies
+ *		(agent_body.c), hand-over to ledgerd
  * fe_fed.c	the federation routes (peering): the peer table copy,
  *		authentication (fedauth.c), hand-over to the peer engine
  * http.c	request plumbing and the route table (http.h)
@@ -147,5 +149,19 @@ void	 fe_fed_heartbeat(struct http_req *);
 void	 fe_fed_remove(struct http_req *);
 void	 fe_fed_accepted(struct http_req *);
 void	 fe_fed_peers(struct http_req *);
+/* the client's address for limits and logs; *loopback if 127/8, ::1 */
+void	 fe_fed_addr(struct http_req *, char *, size_t, int *);
+
+/* fe_agents.c: the agent API (relayd(8) AGENTS) */
+void	 fe_agents_init(void);
+void	 fe_agents_cleanup(void);
+void	 fe_agents_set_clock(int64_t (*)(void));
+void	 fe_agents_keys(const struct ag_keys *);
+void	 fe_agents_result(const struct ag_result *, const char *, size_t);
+void	 fe_agent_bootstrap(struct http_req *);
+void	 fe_agent_register(struct http_req *);
+void	 fe_agent_heartbeat(struct http_req *);
+void	 fe_agent_deregister(struct http_req *);
+void	 fe_agent_listing(struct http_req *);
 
 #endif /* RELAYD_FRONTEND_H */

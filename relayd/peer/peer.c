@@ -224,6 +224,37 @@ peer_routed_ctl(struct imsg *imsg)
 	return (0);
 }
 
+/*
+ * ledgerd's answers to relayctl show agents / show agent / agent revoke:
+ * IMSG_CTL_AGENT rows go to the client, OK or FAIL ends the request.
+ */
+static int
+peer_ledgerd_ctl(struct imsg *imsg)
+{
+	struct ctl_result	 res;
+	struct ctl_conn		*c;
+	uint32_t		 type = imsg_get_type(imsg);
+
+	switch (type) {
+	case IMSG_CTL_AGENT:
+		if (imsg_get_len(imsg) != sizeof(struct ctl_agent))
+			fatalx("bad IMSG_CTL_AGENT from ledgerd");
+		if ((c = control_conn_byid(imsg_get_id(imsg))) != NULL)
+			control_compose(c, type, imsg->data,
+			    imsg_get_len(imsg));
+		return (0);
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+		if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
+			fatalx("bad control answer from ledgerd");
+		res.msg[sizeof(res.msg) - 1] = '\0';
+		if ((c = control_conn_byid(imsg_get_id(imsg))) != NULL)
+			control_end(c, type == IMSG_CTL_OK, res.msg);
+		return (0);
+	}
+	return (-1);
+}
+
 static int
 peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 {
@@ -270,6 +301,8 @@ peer_dispatch_any(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	}
 	if (iev->peer == PROC_ROUTED && peer_routed_ctl(imsg) == 0)
+		return (0);
+	if (iev->peer == PROC_LEDGERD && peer_ledgerd_ctl(imsg) == 0)
 		return (0);
 	/* federation requests, the peer table, signatures */
 	return (peering_dispatch(iev, imsg));
@@ -409,6 +442,20 @@ peer_ctl_request(struct ctl_conn *c, struct imsg *imsg)
 		if (proc_compose(&peer, PROC_ROUTED, 0, imsg_get_type(imsg),
 		    c->id, -1, imsg->data, imsg_get_len(imsg)) == -1)
 			control_end(c, 0, "routed is not reachable");
+		return (0);
+	case IMSG_CTL_SHOW_AGENTS:
+	case IMSG_CTL_SHOW_AGENT:
+	case IMSG_CTL_AGENT_REVOKE:
+		/* ledgerd answers; see peer_ledgerd_ctl() */
+		if (imsg_get_len(imsg) != sizeof(struct ctl_agent_req))
+			return (-1);
+		c->waiting = 1;
+		if (imsg_get_type(imsg) == IMSG_CTL_AGENT_REVOKE)
+			log_info("control: agent revoke requested by uid %d "
+			    "pid %d", (int)c->uid, (int)c->pid);
+		if (proc_compose(&peer, PROC_LEDGERD, 0, imsg_get_type(imsg),
+		    c->id, -1, imsg->data, imsg_get_len(imsg)) == -1)
+			control_end(c, 0, "ledgerd is not reachable");
 		return (0);
 	case IMSG_CTL_VERBOSE:
 		if (imsg_get_data(imsg, &v, sizeof(v)) == -1 || v < 0 ||
