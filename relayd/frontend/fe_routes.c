@@ -24,6 +24,7 @@
 #include "encoding.h"
 #include "frontend.h"
 #include "http.h"
+#include "jcs.h"
 #include "log.h"
 #include "validate.h"
 
@@ -120,6 +121,7 @@ fe_cleanup(void)
 			http_unwait(hr);
 		fe_doc_drop(&fe->docs[d]);
 	}
+	fe_identity_drop();
 	fe_fed_cleanup();
 	fe_agents_cleanup();
 }
@@ -137,6 +139,7 @@ fe_set_conf(const struct cfg_global *g)
 			fe->docs[d].doc = fe->docs[d].content = NULL;
 			fe->docs[d].doclen = fe->docs[d].contentlen = 0;
 		}
+	fe_identity_drop();
 	fe->conf = *g;
 	fe->have_conf = 1;
 	if (fe->http != NULL)
@@ -156,6 +159,7 @@ fe_set_identity(const struct cfg_identity *id)
 	if (fe->have_id && memcmp(&fe->id, id, sizeof(*id)) != 0)
 		for (d = 0; d < FE_DOC_MAX; d++)
 			fe_doc_drop(&fe->docs[d]);
+	fe_identity_drop();
 	fe->id = *id;
 	fe->have_id = 1;
 	if (fe->http != NULL)
@@ -430,14 +434,34 @@ fe_sign_answer(int ok, const struct key_sign_resp *resp, const void *doc,
  * Handlers.
  */
 
+/*
+ * The identity document changes only with the configuration or the
+ * identity, so its bytes are kept until either changes: building and
+ * serializing it on every request was most of the route's cost.
+ */
 void
 fe_identity(struct http_req *hr)
 {
 	json_t	*o;
 
-	o = fe_identity_doc();
-	http_reply_json(hr, 200, o);
-	json_decref(o);
+	if (fe->idbody == NULL) {
+		o = fe_identity_doc();
+		fe->idbody = jcs_serialize(o, 0, &fe->idlen);
+		json_decref(o);
+		if (fe->idbody == NULL) {
+			http_error(hr, 500, "cannot serialize the answer");
+			return;
+		}
+	}
+	http_reply(hr, 200, "application/json", fe->idbody, fe->idlen);
+}
+
+void
+fe_identity_drop(void)
+{
+	free(fe->idbody);
+	fe->idbody = NULL;
+	fe->idlen = 0;
 }
 
 void

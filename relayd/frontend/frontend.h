@@ -91,6 +91,8 @@ struct frontend {
 	int			(*send)(enum proc_id, uint32_t,
 				    const struct iovec *, int);
 	struct fe_signed	 docs[FE_DOC_MAX];
+	char			*idbody;	/* serialized identity, */
+	size_t			 idlen;		/* NULL: build anew */
 	struct http_waitq	 health;	/* /health in progress */
 	struct http_waitq	 metrics;	/* /metrics in progress */
 };
@@ -120,6 +122,7 @@ void	 fe_stats_push(void);
 
 /* fe_routes.c: documents (pure but for the state they read) */
 json_t	*fe_identity_doc(void);
+void	 fe_identity_drop(void);
 char	*fe_doc_request(enum fe_doc, size_t *, char *, size_t);
 
 /* fe_routes.c: route handlers, named in HTTP_ROUTES (http.h) */
