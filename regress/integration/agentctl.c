@@ -108,7 +108,7 @@ ts(const char *s)
 static void
 print(json_t *o)
 {
-	char	*s;
+	char	*s = NULL;
 	size_t	 len;
 
 	if (o == NULL || (s = jcs_serialize(o, 0, &len)) == NULL)
