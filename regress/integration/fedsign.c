@@ -35,6 +35,7 @@
 
 #include "crypto.h"
 #include "encoding.h"
+#include "toolkey.h"
 #include "jcs.h"
 #include "relayd_imsg.h"
 
@@ -47,30 +48,7 @@ usage(void)
 	exit(2);
 }
 
-static void
-die(const char *msg, const char *arg)
-{
-	fprintf(stderr, "fedsign: %s%s%s\n", msg, arg ? ": " : "",
-	    arg ? arg : "");
-	exit(1);
-}
-
-static EVP_PKEY *
-key(const char *s)
-{
-	uint8_t		 seed[ED25519_SEED_LEN];
-	EVP_PKEY	*k;
-
-	if (strlen(s) == 2) {
-		if (hex_decode(s, seed, 1) == -1)
-			die("bad seed", s);
-		memset(seed + 1, seed[0], sizeof(seed) - 1);
-	} else if (hex_decode(s, seed, sizeof(seed)) == -1)
-		die("bad seed", s);
-	if ((k = ed25519_from_seed(seed)) == NULL)
-		die("cannot make the key", NULL);
-	return (k);
-}
+const char	*tool_name = "fedsign";
 
 static void
 pubhex(EVP_PKEY *k, char out[65])
