@@ -18,10 +18,13 @@
 
 REF_DIR=${REF_RELAY_DIR:-$SRC/../shared/interop/ref-relay}
 REF_ROOT=${REF_RELAY_ROOT:-/tmp/ref-relay}
-if [ ! -f "$REF_DIR/run.sh" ] ||
-    [ ! -f "$REF_ROOT/src/services/relay/dist/server.js" ]; then
-	echo "skip: no reference relay build (run $REF_DIR/build.sh with" \
-	    "MIRROR set; REF_RELAY_ROOT=$REF_ROOT)"
+if [ ! -f "$REF_DIR/run.sh" ]; then
+	echo "skip: no reference relay recipe in $REF_DIR (set REF_RELAY_DIR)"
+	exit 77
+fi
+if [ ! -f "$REF_ROOT/src/services/relay/dist/server.js" ]; then
+	echo "skip: the reference relay is not built in $REF_ROOT (run" \
+	    "$REF_DIR/build.sh with MIRROR set)"
 	exit 77
 fi
 for c in jq curl node; do
